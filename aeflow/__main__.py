@@ -1,0 +1,5 @@
+import sys
+
+from aeflow.cli import main
+
+sys.exit(main())

@@ -1,0 +1,65 @@
+"""The one place that builds real adapters from the configuration. Tests hand in fakes instead."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from aeflow.clock import Clock, SystemClock
+from aeflow.config import Config, working_calendar
+from aeflow.store import Store
+from calendar_sync.port import CalendarBackend
+from mailer.port import MailBackend
+from rules.model import email_domain
+from rules.workdays import WorkingCalendar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    config: Config
+    clock: Clock
+    store: Store
+    calendar: CalendarBackend
+    mail: MailBackend
+    workdays: WorkingCalendar
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.config.ae.timezone)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def bootstrap(
+    config: Config,
+    clock: Clock | None = None,
+    *,
+    store: Store | None = None,
+    calendar: CalendarBackend | None = None,
+    mail: MailBackend | None = None,
+) -> App:
+    """Build the application for ``config``: real adapters unless fakes are handed in.
+
+    The store is opened (and locked) last, so a failure building an adapter leaves no lock behind.
+    """
+    clock = clock or SystemClock()
+    zone = ZoneInfo(config.ae.timezone)
+    backend = config.backend
+    if calendar is None:
+        from calendar_sync.vdir import VdirCalendar
+
+        calendar = VdirCalendar(backend.calendar, zone)
+    if mail is None:
+        from mailer.maildir import MaildirMailbox
+
+        mail = MaildirMailbox(
+            backend.inbox, backend.sent, email_domain(config.ae.email), clock=clock.now
+        )
+    workdays = working_calendar(config.workdays, config.ae.timezone, warn=log.warning)
+    if store is None:
+        store = Store.open(backend.state)
+    return App(config, clock, store, calendar, mail, workdays)

@@ -1,0 +1,131 @@
+"""The ``aeflow`` command line. One handler turns aeflow's errors into messages and exit codes:
+0 success, 1 some input could not be read, 2 a problem the user must fix (config, state file)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from aeflow import __version__
+from rules.errors import AeflowError, ConfigError, UserError
+
+log = logging.getLogger("aeflow")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aeflow",
+        description="Keeps an account executive's client-service discipline on their own mailbox "
+        "and calendar: confirmations, receipts, minutes, weekly schedules.",
+    )
+    parser.add_argument("--version", action="version", version=f"aeflow {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = commands.add_parser(
+        "check-config",
+        help="check a configuration file and summarise it",
+        description="Check a configuration file. Exit 0 with a summary when it is valid; exit 2 "
+        "listing every problem, each with its table.key, when it is not.",
+    )
+    check.add_argument("config", type=Path, metavar="FILE")
+    check.set_defaults(handler=_lazy("aeflow.commands.check_config", "run"))
+
+    inspect = commands.add_parser(
+        "inspect",
+        help="show what aeflow understands of .ics and mail files",
+        description="Show what aeflow understands of each .ics or mail file. Exit 1 when any file "
+        "was unreadable, else 0.",
+    )
+    inspect.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    inspect.add_argument("--json", action="store_true", help="one JSON object per line")
+    inspect.add_argument(
+        "--zone", default="", help="time zone for floating and all-day times (default: local UTC)"
+    )
+    inspect.add_argument(
+        "--occurrences", type=int, default=3, help="how many next occurrences to list (default 3)"
+    )
+    inspect.set_defaults(handler=_lazy("aeflow.commands.inspect", "run"))
+
+    reference = commands.add_parser(
+        "config-reference", help="print the configuration reference (Markdown)"
+    )
+    reference.set_defaults(handler=_lazy("aeflow.commands.check_config", "reference"))
+
+    sync = commands.add_parser(
+        "sync",
+        help="read the calendar and the inbox once into the state file",
+        description="Read what changed in the calendar and the inbox since the last sync into the "
+        "state file, and report it. Sends nothing.",
+    )
+    sync.add_argument("-c", "--config", type=Path, required=True, metavar="FILE")
+    sync.set_defaults(handler=_lazy("aeflow.commands.sync", "run"))
+
+    demo = commands.add_parser(
+        "demo",
+        help="build a sample workspace and run aeflow on it",
+        description="Write a sample workspace (config, calendar, mail) into a folder and run "
+        "aeflow's input side on it: check the config, read the calendar and the inbox, show "
+        "what aeflow understood. Touches nothing outside the folder.",
+    )
+    demo.add_argument(
+        "--dir",
+        dest="folder",
+        type=Path,
+        default=Path("demo"),
+        metavar="DIR",
+        help="where to build it (default ./demo); an earlier demo there is replaced",
+    )
+    demo.set_defaults(handler=_lazy("aeflow.commands.demo", "run"))
+    return parser
+
+
+def _lazy(module: str, name: str) -> Handler:
+    """Import a command's module only when it runs, so ``aeflow --help`` stays quick."""
+
+    def handler(args: argparse.Namespace) -> int:
+        import importlib
+
+        function: Handler = getattr(importlib.import_module(module), name)
+        return function(args)
+
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # flufl.bounce narrates every detector it runs at INFO; only its warnings matter to a user.
+    logging.getLogger("flufl.bounce").setLevel(logging.WARNING)
+    try:
+        handler: Handler = args.handler
+        return handler(args)
+    except ConfigError as error:
+        print(f"aeflow: {error}", file=sys.stderr)
+        print("Fix these and run `aeflow check-config FILE` again.", file=sys.stderr)
+        return 2
+    except UserError as error:
+        print(f"aeflow: {error}", file=sys.stderr)
+        return 2
+    except AeflowError as error:
+        print(f"aeflow: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("aeflow: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

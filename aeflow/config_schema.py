@@ -1,0 +1,341 @@
+"""The schema of aeflow's TOML configuration: every key with its default, help text and converter.
+
+The loader (``aeflow.config``) walks this schema, so a key that is not here is an error, a key
+that is missing takes its default, and each converter's complaint is reported with its
+``table.key``. The reference in ``docs/CONFIG.md`` is generated from this file
+(``aeflow config-reference``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+REQUIRED: Any = object()
+
+
+class Invalid(ValueError):
+    """A value a converter rejects; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Option:
+    converter: Callable[[Any], Any]
+    default: Any
+    help: str
+    example: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A TOML table (``many=False``) or array of tables (``many=True``) with its options."""
+
+    options: dict[str, Option]
+    help: str
+    many: bool = False
+    tables: dict[str, Table] = field(default_factory=dict)
+
+
+# --- converters: each returns the typed value or raises Invalid saying what it expected ---
+
+_EMAIL = re.compile(
+    r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+)
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+LANGUAGES = ("zh-CN", "en")
+BACKENDS = ("local",)
+PLANNED_BACKENDS = ("ews", "graph", "imap")
+
+
+def string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Invalid(f"expected a string, got {type(value).__name__} {value!r}")
+    return value.strip()
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"expected true or false, got {value!r}")
+    return value
+
+
+def integer(low: int, high: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise Invalid(f"expected a whole number from {low} to {high}, got {value!r}")
+        return value
+
+    return convert
+
+
+def email(value: Any) -> str:
+    text = string(value)
+    if not _EMAIL.match(text):
+        raise Invalid(f"expected an email address like name@example.com, got {value!r}")
+    return text.lower()
+
+
+def optional_email(value: Any) -> str:
+    return "" if value == "" else email(value)
+
+
+def domain(value: Any) -> str:
+    text = string(value).lower().lstrip("@")
+    if not re.match(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+$", text):
+        raise Invalid(f"expected a mail domain like example.com, got {value!r}")
+    return text
+
+
+def list_of(item: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    def convert(value: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list):
+            raise Invalid(f"expected a list, got {type(value).__name__} {value!r}")
+        out = []
+        for index, element in enumerate(value):
+            try:
+                out.append(item(element))
+            except Invalid as error:
+                raise Invalid(f"item {index + 1}: {error}") from None
+        return tuple(out)
+
+    return convert
+
+
+def zone(value: Any) -> str:
+    text = string(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"expected an IANA time zone like Asia/Shanghai, got {value!r}") from None
+    return text
+
+
+def language(value: Any) -> str:
+    text = string(value)
+    if text not in LANGUAGES:
+        raise Invalid(f"expected one of {', '.join(LANGUAGES)}, got {value!r}")
+    return text
+
+
+def backend_kind(value: Any) -> str:
+    text = string(value)
+    if text in PLANNED_BACKENDS:
+        raise Invalid(f'the {text!r} backend is not in this version of aeflow yet; use "local"')
+    if text not in BACKENDS:
+        raise Invalid(f"expected one of {', '.join(BACKENDS)}, got {value!r}")
+    return text
+
+
+def clock(value: Any) -> time:
+    text = string(value)
+    match = _CLOCK.match(text)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise Invalid(f"expected a time of day as HH:MM (24-hour), got {value!r}")
+    return time(int(match[1]), int(match[2]))
+
+
+def duration(value: Any) -> timedelta:
+    text = string(value).lower()
+    match = _DURATION.match(text)
+    if not text or not match or not any(match.groups()):
+        raise Invalid(f"expected a duration like 30m, 4h, 1d or 1h30m, got {value!r}")
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def format_duration(value: timedelta) -> str:
+    """The inverse of ``duration``: 1d, 4h, 1h30m, 10m."""
+    minutes = int(value.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    text = "".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n)
+    return text or "0m"
+
+
+def span(value: Any) -> tuple[time, time]:
+    text = string(value)
+    begin, sep, end = text.partition("-")
+    try:
+        pair = (clock(begin.strip()), clock(end.strip())) if sep else None
+    except Invalid:
+        pair = None
+    if pair is None or pair[0] >= pair[1]:
+        raise Invalid(f"expected a span of working time like 09:00-12:00, got {value!r}")
+    return pair
+
+
+def day(value: Any) -> date:
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise Invalid(f"expected a date like 2027-02-06, got {value!r}")
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekday(value: Any) -> int:
+    text = string(value).lower()[:3]
+    if text not in WEEKDAYS:
+        raise Invalid(f"expected a weekday name (mon ... sun), got {value!r}")
+    return WEEKDAYS.index(text)
+
+
+def env_name(value: Any) -> str:
+    text = string(value)
+    if text and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", text):
+        raise Invalid(f"expected the name of an environment variable, got {value!r}")
+    return text
+
+
+def country(value: Any) -> str:
+    text = string(value).upper()
+    if text and not re.match(r"^[A-Z]{2}$", text):
+        raise Invalid(f'expected a two-letter country code like CN or DE, or "", got {value!r}')
+    return text
+
+
+# --- the schema ---
+
+PERSON = {
+    "name": Option(string, "", "The person's name as it should appear in mail."),
+    "email": Option(email, REQUIRED, "The person's address."),
+}
+
+SCHEMA = Table(
+    help="aeflow configuration",
+    options={},
+    tables={
+        "ae": Table(
+            help="The account executive aeflow works for.",
+            options={
+                "name": Option(string, REQUIRED, "Your name, as it signs mail.", '"王小明"'),
+                "email": Option(email, REQUIRED, "Your own address; mail leaves from it."),
+                "phone": Option(string, "", "Your phone number, printed in notices."),
+                "manager": Option(email, REQUIRED, "Your manager's address: escalations go here."),
+                "timezone": Option(zone, "Asia/Shanghai", "Your IANA time zone."),
+                "language": Option(language, "zh-CN", "Language of mail to you and your manager."),
+            },
+        ),
+        "backend": Table(
+            help="Where your calendar and mail live.",
+            options={
+                "kind": Option(backend_kind, "local", "local (vdir + Maildir)."),
+                "calendar": Option(string, "calendar", "local: the vdir folder of .ics files."),
+                "inbox": Option(string, "mail/inbox", "local: the Maildir that receives mail."),
+                "sent": Option(string, "mail/sent", "local: the Maildir of sent mail."),
+                "state": Option(string, "state/aeflow.json", "The state file (one per AE)."),
+                "sync_interval": Option(duration, "5m", "How often to look for changes."),
+                "horizon": Option(duration, "35d", "How far ahead meetings are read."),
+            },
+            tables={
+                "smtp": Table(
+                    help="Optional SMTP relay for the local backend.",
+                    options={
+                        "host": Option(string, REQUIRED, "SMTP server name."),
+                        "port": Option(integer(1, 65535), 587, "SMTP port."),
+                        "starttls": Option(boolean, True, "Use STARTTLS."),
+                        "username": Option(string, "", "Login name; empty for no login."),
+                        "password_env": Option(
+                            env_name, "", "Environment variable holding the password."
+                        ),
+                    },
+                )
+            },
+        ),
+        "workdays": Table(
+            help="Your working time: public holidays and adjusted working days come from the "
+            "holidays library; these keys adjust them.",
+            options={
+                "country": Option(country, "CN", 'ISO country for public holidays; "" for none.'),
+                "subdivision": Option(string, "", "Optional region (for example BY)."),
+                "hours": Option(
+                    list_of(span), ["09:00-12:00", "13:00-18:00"], "Working spans of a day."
+                ),
+                "weekend": Option(list_of(weekday), ["sat", "sun"], "Days off each week."),
+                "extra_holidays": Option(list_of(day), [], "Extra days off."),
+                "extra_working_days": Option(
+                    list_of(day), [], "Extra working days (a weekend day worked, 调休)."
+                ),
+            },
+        ),
+        "clients": Table(
+            many=True,
+            help="One [[clients]] table per client account.",
+            options={
+                "name": Option(string, REQUIRED, "The client's name."),
+                "domains": Option(list_of(domain), [], "Mail domains of the client."),
+                "category": Option(string, "", "Outlook category that tags its meetings."),
+                "language": Option(language, "zh-CN", "Language of mail to this client."),
+            },
+            tables={
+                "contacts": Table(
+                    many=True,
+                    help="People at the client.",
+                    options={
+                        **PERSON,
+                        "decision_maker": Option(boolean, False, "Their absence means postpone."),
+                        "invite": Option(boolean, True, "Invite them to the client's meetings."),
+                        "weekly": Option(boolean, False, "Send them the weekly schedule."),
+                    },
+                ),
+                "team": Table(many=True, help="Your colleagues on this account.", options=PERSON),
+            },
+        ),
+        "policies": Table(
+            help="What aeflow does and when; every key has a default.",
+            options={},
+            tables={
+                "confirmation": Table(
+                    help="Day-before confirmation of client meetings.",
+                    options={
+                        "enabled": Option(boolean, True, "Send confirmations."),
+                        "time": Option(clock, "10:00", "When, on the previous working day."),
+                        "min_lead": Option(duration, "2h", "Least notice for a late one."),
+                        "check_time": Option(clock, "16:00", "When decision-makers are checked."),
+                    },
+                ),
+                "receipts": Table(
+                    help="Confirmation of receipt of client mail.",
+                    options={
+                        "enabled": Option(boolean, True, "Track receipts."),
+                        "confirm_within": Option(duration, "4h", "Working time before a reminder."),
+                        "escalate_after": Option(duration, "1d", "Working days before escalation."),
+                        "lookback": Option(duration, "14d", "How far back Sent is read."),
+                    },
+                ),
+                "minutes": Table(
+                    help="Minutes within 24 hours of each client meeting.",
+                    options={
+                        "enabled": Option(boolean, True, "Ask for and send minutes."),
+                        "delay": Option(duration, "10m", "After the meeting ends, ask."),
+                        "reminder_after": Option(duration, "20h", "Remind you after the end."),
+                        "deadline": Option(duration, "24h", "Escalate after the end."),
+                        "working_hours": Option(boolean, False, "Count working hours only."),
+                    },
+                ),
+                "weekly": Table(
+                    help="Next week's schedule, on the last working day of the week.",
+                    options={
+                        "enabled": Option(boolean, True, "Send weekly schedules."),
+                        "time": Option(clock, "16:30", "When, on the last working day."),
+                        "send_empty": Option(boolean, False, "Say so when nothing is planned."),
+                    },
+                ),
+            },
+        ),
+        "templates": Table(
+            help="Your own templates.",
+            options={"folder": Option(string, "", "A folder whose files replace the built-in.")},
+        ),
+    },
+)

@@ -1,0 +1,71 @@
+"""The input side of a tick: what changed in the calendar and the inbox goes into the store.
+
+Both sync states are saved in the same write as the changes they account for, so a crash either
+keeps both or neither, and a replay after a crash repeats nothing (meetings are upserted by key,
+signals added by identity).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from aeflow.bootstrap import App
+from aeflow.records import meeting_to_record, signal_to_record
+from rules.errors import Problem
+from rules.model import Meeting, Signal
+
+log = logging.getLogger(__name__)
+
+CALENDAR = "calendar"
+INBOX = "inbox"
+# Meetings this far back stay in view: their minutes and receipts are still being tracked.
+LOOK_BACK = timedelta(days=14)
+
+
+@dataclass
+class SyncReport:
+    upserted: list[Meeting] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    signals: list[Signal] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.upserted or self.removed or self.signals)
+
+
+def sync_once(app: App) -> SyncReport:
+    now = app.clock.now()
+    start = now - max(LOOK_BACK, app.config.policies.receipts.lookback)
+    end = now + app.config.backend.horizon
+    report = SyncReport()
+    store = app.store
+    with store.batch():
+        calendar = app.calendar.sync(store.get_sync_state(CALENDAR), start, end)
+        for meeting in calendar.upserted:
+            store.upsert_meeting(meeting.key, meeting_to_record(meeting))
+        for key in calendar.removed:
+            store.remove_meeting(key)
+        store.set_sync_state(CALENDAR, calendar.state)
+        report.upserted.extend(calendar.upserted)
+        report.removed.extend(calendar.removed)
+        report.problems.extend(calendar.problems)
+
+        inbox = app.mail.sync_inbox(store.get_sync_state(INBOX))
+        for signal in inbox.signals:
+            if store.signal_add(signal_to_record(signal)):
+                report.signals.append(signal)
+        store.set_sync_state(INBOX, inbox.state)
+        report.problems.extend(inbox.problems)
+    for problem in report.problems:
+        log.warning("%s", problem)
+    log.info(
+        "sync: %d meetings new or changed, %d removed, %d signals, %d problems",
+        len(report.upserted),
+        len(report.removed),
+        len(report.signals),
+        len(report.problems),
+    )
+    return report

@@ -1,0 +1,167 @@
+"""``VdirCalendar``: the calendar port over a vdir, a folder of ``.ics`` files.
+
+This is the layout vdirsyncer and khal keep: one event (or one series with its overrides) per
+file, named freely, with dotfiles used for temporary and metadata files. Any other file is
+ignored.
+
+The sync state records, per file, its ``(mtime_ns, size)`` stamp and the occurrence keys it gave
+with a digest of each occurrence's content, and the window it was computed for. A file whose stamp
+has not changed is not read again, unless the window (or the user's zone) changed: then every file
+is expanded again, and only what differs is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from calendar_sync.ics import expand, parse_calendar
+from calendar_sync.occurrences import digest
+from calendar_sync.port import CalendarChanges
+from rules.errors import Problem, UnreadableInput
+from rules.model import Meeting, require_aware
+
+log = logging.getLogger(__name__)
+
+_VERSION = 1
+
+
+@dataclass
+class _FileEntry:
+    stamp: list[int]
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def dump(self) -> dict[str, Any]:
+        return {"stamp": self.stamp, "keys": dict(sorted(self.keys.items()))}
+
+
+@dataclass
+class _State:
+    window: list[str] = field(default_factory=list)
+    zone: str = ""
+    files: dict[str, _FileEntry] = field(default_factory=dict)
+
+    def dump(self) -> str:
+        files = {name: entry.dump() for name, entry in sorted(self.files.items())}
+        data = {"version": _VERSION, "window": self.window, "zone": self.zone, "files": files}
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def _load(state: str | None, where: str) -> tuple[_State, list[Problem]]:
+    if state is None:
+        return _State(), []
+    try:
+        data = json.loads(state)
+        if data.get("version") != _VERSION:
+            raise ValueError(f"unknown version {data.get('version')!r}")
+        files = {
+            name: _FileEntry([int(x) for x in entry["stamp"]], dict(entry["keys"]))
+            for name, entry in data["files"].items()
+        }
+        return _State(list(data["window"]), str(data["zone"]), files), []
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        message = f"the saved sync state is unreadable ({error}); every event is read afresh"
+        return _State(), [Problem(where, message)]
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+class VdirCalendar:
+    """A ``CalendarBackend`` reading a vdir; see the module docstring for what it remembers.
+
+    An unreadable file is reported in ``problems`` at every sync until it is fixed or removed;
+    the occurrences it gave before stay as they were (neither removed nor reported again).
+    """
+
+    def __init__(self, path: Path, default_zone: ZoneInfo) -> None:
+        self.path = Path(path)
+        self.default_zone = default_zone
+
+    def _files(self) -> list[Path]:
+        return sorted(
+            p
+            for p in self.path.iterdir()
+            if not p.name.startswith(".") and p.name.lower().endswith(".ics") and p.is_file()
+        )
+
+    def _read(
+        self, path: Path, start: datetime, end: datetime
+    ) -> tuple[list[Meeting], list[Problem]]:
+        parsed = parse_calendar(path.read_bytes(), str(path), self.default_zone)
+        if parsed.problems and not parsed.events:
+            # Damage that left no event standing (a truncated file) must not delete its meetings.
+            raise UnreadableInput(str(path), "; ".join(p.message for p in parsed.problems))
+        return expand(parsed, start, end), list(parsed.problems)
+
+    def sync(self, state: str | None, start: datetime, end: datetime) -> CalendarChanges:
+        require_aware("start", start)
+        require_aware("end", end)
+        old, problems = _load(state, str(self.path))
+        window = [_utc(start), _utc(end)]
+        same_window = old.window == window and old.zone == self.default_zone.key
+        try:
+            files = self._files()
+        except OSError as error:
+            # A folder that went away (an unmounted disk) must not read as "every meeting deleted".
+            message = f"the calendar folder cannot be read ({error.strerror or error})"
+            return CalendarChanges(
+                (), (), (*problems, Problem(str(self.path), message)), old.dump()
+            )
+        new = _State(window, self.default_zone.key)
+        fresh: dict[tuple[str, str], Meeting] = {}
+        for path in files:
+            previous = old.files.get(path.name)
+            try:
+                info = path.stat()
+                stamp = [info.st_mtime_ns, info.st_size]
+                if previous is not None and previous.stamp == stamp and same_window:
+                    new.files[path.name] = previous
+                    continue
+                meetings, file_problems = self._read(path, start, end)
+            except (UnreadableInput, OSError) as error:
+                reason = error.reason if isinstance(error, UnreadableInput) else str(error)
+                kept = " (its meetings are kept as they were)" if previous is not None else ""
+                problems.append(Problem(str(path), f"{reason}; fix or remove the file{kept}"))
+                # repr: the reason may quote the file, which must not forge log lines
+                log.warning("unreadable calendar file %s: %r", path, reason)
+                if previous is not None:
+                    new.files[path.name] = previous
+                continue
+            problems.extend(file_problems)
+            entry = _FileEntry(stamp)
+            for meeting in meetings:
+                entry.keys[meeting.key] = digest(meeting)
+                fresh[(path.name, meeting.key)] = meeting
+            new.files[path.name] = entry
+        before = {key: dig for entry in old.files.values() for key, dig in entry.keys.items()}
+        owners: dict[str, str] = {}
+        after: dict[str, str] = {}
+        for name, entry in new.files.items():
+            for key, dig in entry.keys.items():
+                if key in owners:
+                    problems.append(
+                        Problem(
+                            str(self.path / name),
+                            f"event {key!r} is also in {owners[key]}; the copy in "
+                            f"{owners[key]} is used, remove one of them",
+                        )
+                    )
+                    continue
+                owners[key], after[key] = name, dig
+        upserted = sorted(
+            (
+                meeting
+                for (name, key), meeting in fresh.items()
+                if owners.get(key) == name and before.get(key) != after[key]
+            ),
+            key=lambda m: (m.start, m.key),
+        )
+        removed = sorted(key for key in before if key not in after)
+        return CalendarChanges(tuple(upserted), tuple(removed), tuple(problems), new.dump())

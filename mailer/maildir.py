@@ -1,0 +1,159 @@
+"""The local ``MailBackend``: Maildirs for the inbox and for Sent (as mbsync, notmuch, mutt keep).
+
+Messages arriving in the inbox are found by their Maildir keys (the unique part of the file name,
+which stays the same when a mail client moves a message from ``new/`` to ``cur/`` and adds flags).
+The sync state is the set of keys already seen, so a message read by another client is not missed
+and one that was already classified is not classified again.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import mailbox
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from pathlib import Path
+
+from mailer.memory import stamp
+from mailer.port import MailChanges, SentRecord
+from mailer.sent_index import sent_record
+from mailer.signals import classify_message, sanitise
+from rules.errors import Problem, UnreadableInput
+from rules.model import Signal, require_aware
+
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+
+
+class MaildirMailbox:
+    def __init__(
+        self,
+        inbox: Path,
+        sent: Path,
+        domain: str,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._inbox_path = inbox
+        self._sent_path = sent
+        self._domain = domain
+        self._clock = clock or (lambda: datetime.now(UTC))
+        inbox.parent.mkdir(parents=True, exist_ok=True)
+        sent.parent.mkdir(parents=True, exist_ok=True)
+        self._inbox = mailbox.Maildir(inbox, factory=None, create=True)
+        self._sent = mailbox.Maildir(sent, factory=None, create=True)
+        # key header -> Maildir key in Sent; filled on first use, kept up to date by send()
+        self._sent_keys: dict[str, str] | None = None
+
+    # --- inbound --------------------------------------------------------------------------------
+
+    def sync_inbox(self, state: str | None) -> MailChanges:
+        seen = _read_state(state)
+        present = set(self._inbox.keys())
+        signals: list[Signal] = []
+        problems: list[Problem] = []
+        for key in sorted(present - seen, key=self._arrival_order):
+            source = str(self._inbox_path / key)
+            try:
+                raw = self._inbox.get_bytes(key)
+            except (KeyError, OSError) as error:
+                # vanished between listing and reading (another client moved it): next sync sees it
+                log.info("inbox message %s could not be read now: %s", sanitise(key), error)
+                present.discard(key)
+                continue
+            try:
+                signals.extend(
+                    classify_message(raw, source=source, received_at=self._received_at(key))
+                )
+            except UnreadableInput as error:
+                problems.append(
+                    Problem(source, f"{error.reason}; it is skipped (move it out of the inbox)")
+                )
+        new_state = json.dumps({"v": STATE_VERSION, "seen": sorted(present)})
+        return MailChanges(tuple(signals), tuple(problems), new_state)
+
+    def _arrival_order(self, key: str) -> tuple[float, str]:
+        return (self._received_at(key).timestamp(), key)
+
+    def _received_at(self, key: str) -> datetime:
+        # A Maildir file is named <key> in new/ and <key>:<info> in cur/; its mtime is its arrival.
+        for sub in ("new", "cur"):
+            folder = self._inbox_path / sub
+            for path in (folder / key, *folder.glob(f"{glob.escape(key)}:*")):
+                try:
+                    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+                except OSError:
+                    continue
+        return self._clock()
+
+    # --- outbound -------------------------------------------------------------------------------
+
+    def send(self, message: EmailMessage, key: str) -> str:
+        stamp(message, key, self._domain, self._clock())
+        entry = mailbox.MaildirMessage(message)
+        entry.set_subdir("cur")
+        entry.set_flags("S")
+        # Maildir delivery writes to tmp/ and renames into cur/: whole or not at all
+        maildir_key = self._sent.add(entry)
+        if self._sent_keys is not None:
+            self._sent_keys[key] = maildir_key
+        return str(message["Message-ID"])
+
+    def find_sent(self, key: str) -> SentRecord | None:
+        index = self._index_sent()
+        maildir_key = index.get(key)
+        if maildir_key is None:
+            return None
+        try:
+            return self._record(maildir_key)
+        except (KeyError, OSError):
+            index.pop(key, None)
+            return None
+
+    def sent_since(self, since: datetime) -> Iterator[SentRecord]:
+        require_aware("since", since)
+        for maildir_key in list(self._index_sent().values()):
+            try:
+                record = self._record(maildir_key)
+            except (KeyError, OSError):
+                continue
+            if record is not None and record.sent_at >= since:
+                yield record
+
+    def _index_sent(self) -> dict[str, str]:
+        if self._sent_keys is None:
+            index: dict[str, str] = {}
+            for maildir_key in self._sent.iterkeys():
+                try:
+                    record = self._record(maildir_key)
+                except (KeyError, OSError):
+                    continue
+                if record is not None:
+                    index[record.key] = maildir_key
+            self._sent_keys = index
+        return self._sent_keys
+
+    def _record(self, maildir_key: str) -> SentRecord | None:
+        with self._sent.get_file(maildir_key) as handle:
+            headers = BytesHeaderParser(policy=policy.default).parse(handle)  # type: ignore[arg-type]
+        return sent_record(headers, self._clock())
+
+
+def _read_state(state: str | None) -> set[str]:
+    if not state:
+        return set()
+    try:
+        data = json.loads(state)
+        if data.get("v") != STATE_VERSION:
+            raise ValueError("unknown version")
+        return {str(k) for k in data["seen"]}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        # A state we cannot read means we cannot know what was seen: start over. Signals are
+        # idempotent by Message-ID in the store, so re-reading the inbox repeats nothing.
+        log.warning("the saved inbox sync state is unreadable; the inbox is read again in full")
+        return set()

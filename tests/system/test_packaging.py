@@ -1,0 +1,95 @@
+"""The wheel carries what aeflow needs, and an installed copy runs away from the source tree."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    build = tmp_path_factory.mktemp("build")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(REPO),
+        ],
+        check=True,
+        cwd=build,
+        timeout=300,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
+    (found,) = out.glob("aeflow-*.whl")
+    return found
+
+
+def test_the_wheel_carries_all_four_packages_and_their_data(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for package in ("rules", "calendar_sync", "mailer", "aeflow", "aeflow/commands"):
+        assert f"{package}/__init__.py" in names, package
+    assert "calendar_sync/data/windows_zones.json" in names
+    assert "rules/py.typed" in names
+    assert not any(name.startswith("tests/") for name in names)
+
+
+def test_an_installed_copy_runs_outside_the_source_tree(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        timeout=300,
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(target)
+    where = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import aeflow, calendar_sync.windows_zones as w; "
+            "print(aeflow.__file__); print(w.iana_zone('China Standard Time'))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+        timeout=120,
+    )
+    assert where.returncode == 0, where.stderr
+    assert where.stdout.splitlines() == [str(target / "aeflow" / "__init__.py"), "Asia/Shanghai"]
+    check = subprocess.run(
+        [sys.executable, "-m", "aeflow", "check-config", str(REPO / "config.example.toml")],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stderr
