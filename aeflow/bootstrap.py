@@ -56,8 +56,18 @@ def bootstrap(
     if mail is None:
         from mailer.maildir import MaildirMailbox
 
+        relay = None
+        if backend.smtp is not None:
+            from mailer.smtp_relay import SmtpRelay, settings_from_env
+
+            smtp = backend.smtp
+            relay = SmtpRelay(
+                settings_from_env(
+                    smtp.host, smtp.port, smtp.starttls, smtp.username, smtp.password_env
+                )
+            )
         mail = MaildirMailbox(
-            backend.inbox, backend.sent, email_domain(config.ae.email), clock=clock.now
+            backend.inbox, backend.sent, email_domain(config.ae.email), clock=clock.now, relay=relay
         )
     workdays = working_calendar(config.workdays, config.ae.timezone, warn=log.warning)
     if store is None:

@@ -66,12 +66,55 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("-c", "--config", type=Path, required=True, metavar="FILE")
     sync.set_defaults(handler=_lazy("aeflow.commands.sync", "run"))
 
+    run = commands.add_parser(
+        "run",
+        help="run aeflow as a background service",
+        description="Sync, plan and send at every sync interval and at each planned moment, "
+        "until SIGTERM or SIGINT (which let the current action finish).",
+    )
+    _engine_options(run)
+    run.add_argument("--clock", type=Path, help=argparse.SUPPRESS)  # rehearsals: time from a file
+    run.set_defaults(handler=_lazy("aeflow.commands.engine", "run"))
+
+    tick = commands.add_parser(
+        "tick",
+        help="sync, plan and send once",
+        description="One tick: read the calendar and the inbox, plan, send what is due. With "
+        "--dry-run the calendar and inbox are read as usual, but nothing is sent and no action "
+        "is recorded; what would go is shown.",
+    )
+    _engine_options(tick)
+    tick.add_argument("--dry-run", action="store_true", help="show what would go; send nothing")
+    tick.add_argument("--now", help="act as if it were this time (ISO 8601; default: now)")
+    tick.set_defaults(handler=_lazy("aeflow.commands.engine", "tick"))
+
+    status = commands.add_parser(
+        "status",
+        help="meetings ahead, mail awaiting confirmation, escalations",
+        description="Upcoming client meetings with each attendee's confirmation state, mail "
+        "awaiting confirmation with its deadlines, and escalations sent.",
+    )
+    status.add_argument("-c", "--config", type=Path, required=True, metavar="FILE")
+    status.add_argument("--now", help="as of this time (ISO 8601; default: now)")
+    status.set_defaults(handler=_lazy("aeflow.commands.status", "status"))
+
+    planned = commands.add_parser(
+        "plan",
+        help="what will happen when, if nothing changes",
+        description="The actions planned from the current state, with when they will go.",
+    )
+    planned.add_argument("-c", "--config", type=Path, required=True, metavar="FILE")
+    planned.add_argument("--now", help="as of this time (ISO 8601; default: now)")
+    planned.add_argument("--until", help="up to this time (default: the next 7 days)")
+    planned.set_defaults(handler=_lazy("aeflow.commands.status", "plan"))
+
     demo = commands.add_parser(
         "demo",
-        help="build a sample workspace and run aeflow on it",
-        description="Write a sample workspace (config, calendar, mail) into a folder and run "
-        "aeflow's input side on it: check the config, read the calendar and the inbox, show "
-        "what aeflow understood. Touches nothing outside the folder.",
+        help="run aeflow through a simulated week of client work",
+        description="Build a workspace (config, calendar, Maildirs) and run the real engine "
+        "through a simulated week while clients read, reply, accept, decline, stay silent and "
+        "bounce. Prints a timeline; leaves every sent mail in DIR/eml. Nothing leaves the "
+        "machine.",
     )
     demo.add_argument(
         "--dir",
@@ -81,8 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where to build it (default ./demo); an earlier demo there is replaced",
     )
+    demo.add_argument("--json", action="store_true", help="print one JSON line of counts")
     demo.set_defaults(handler=_lazy("aeflow.commands.demo", "run"))
     return parser
+
+
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", type=Path, required=True, metavar="FILE")
+    parser.add_argument(
+        "--catch-up",
+        action="store_true",
+        help="on first start, also send what came due before aeflow was installed",
+    )
 
 
 def _lazy(module: str, name: str) -> Handler:

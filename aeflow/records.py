@@ -8,8 +8,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from rules.model import Attendee, Meeting, Person, Response, Role, Signal, SignalKind
+from rules.model import (
+    Attendee,
+    Delivery,
+    DeliveryStatus,
+    Meeting,
+    Person,
+    RecipientStatus,
+    Response,
+    Role,
+    Signal,
+    SignalKind,
+)
 
 
 def iso(moment: datetime) -> str:
@@ -125,3 +137,53 @@ def signal_from_record(record: dict[str, Any]) -> Signal:
         occurrence_id=record.get("occurrence_id", ""),
         subject=record.get("subject", ""),
     )
+
+
+def delivery_to_record(delivery: Delivery, meeting_uid: str = "") -> dict[str, Any]:
+    return {
+        "key": delivery.key,
+        "kind": delivery.kind,
+        "message_id": delivery.message_id,
+        "sent_at": iso(delivery.sent_at),
+        "recipients": [
+            {
+                "email": r.email,
+                "status": r.status.value,
+                "since": iso(r.since) if r.since else None,
+                "detail": r.detail,
+            }
+            for r in delivery.recipients
+        ],
+        "client": delivery.client,
+        "subject": delivery.subject,
+        "meeting": delivery.meeting,
+        "meeting_uid": meeting_uid,
+        "reminder_ids": list(delivery.reminder_ids),
+        "open": delivery.open,
+    }
+
+
+def delivery_from_record(record: dict[str, Any]) -> Delivery:
+    return Delivery(
+        key=record["key"],
+        kind=record.get("kind", ""),
+        message_id=record.get("message_id", ""),
+        sent_at=parse_iso(record["sent_at"]),
+        recipients=tuple(
+            RecipientStatus(
+                r["email"],
+                DeliveryStatus(r.get("status", DeliveryStatus.SENT.value)),
+                parse_iso(r["since"]) if r.get("since") else None,
+                r.get("detail", ""),
+            )
+            for r in record.get("recipients", [])
+        ),
+        client=record.get("client", ""),
+        subject=record.get("subject", ""),
+        meeting=record.get("meeting", ""),
+        reminder_ids=tuple(record.get("reminder_ids", [])),
+    )
+
+
+def local_now_text(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")

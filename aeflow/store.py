@@ -69,6 +69,8 @@ class Store:
         self._ids: dict[str, dict[str, int]] = {}
         self._delivery_by_message_id: dict[str, str] = {}
         self._signal_message_ids: set[str] = set()
+        self._by_meeting: dict[str, set[str]] = {}
+        self._open: set[str] = set()
         document = storage.read()
         for table in schema.KEYED_TABLES:
             entries = document.get(table, {})
@@ -196,9 +198,10 @@ class Store:
         plain = _record(key, record)
         previous = self._get(schema.DELIVERIES, key)
         if previous is not None:
-            old_id = _message_id(previous.get("message_id"))
-            if old_id is not None and self._delivery_by_message_id.get(old_id) == key:
-                del self._delivery_by_message_id[old_id]
+            for old in _delivery_ids(previous):
+                if self._delivery_by_message_id.get(old) == key:
+                    del self._delivery_by_message_id[old]
+            self._by_meeting.get(_meeting_uid(previous), set()).discard(key)
         self._put(schema.DELIVERIES, key, plain)
         self._index_delivery(key, plain)
 
@@ -207,6 +210,24 @@ class Store:
 
     def deliveries(self) -> list[Record]:
         return self._all(schema.DELIVERIES)
+
+    def open_deliveries(self) -> list[Record]:
+        """Deliveries still tracked (``open`` true): closed ones cost a tick nothing."""
+        return [self._get_doc(schema.DELIVERIES, key) for key in sorted(self._open)]
+
+    def deliveries_for_meeting(self, uid: str) -> list[Record]:
+        """Deliveries about any occurrence of the meeting series ``uid``."""
+        keys = sorted(self._by_meeting.get(uid, ()))
+        return [self._get_doc(schema.DELIVERIES, key) for key in keys]
+
+    # --- meeting responses -----------------------------------------------------------------------
+
+    def response_put(self, key: str, record: Mapping[str, object]) -> None:
+        """An attendee's latest answer to a meeting, as a meeting response reported it."""
+        self._put(schema.RESPONSES, key, _record(key, record))
+
+    def responses(self) -> list[Record]:
+        return self._all(schema.RESPONSES)
 
     def delivery_by_message_id(self, message_id: str) -> Record | None:
         """The delivery whose mail had this Message-ID (with or without angle brackets)."""
@@ -276,9 +297,21 @@ class Store:
         self._put(table, name, {"key": name, "value": _plain({"value": value})["value"]})
 
     def _index_delivery(self, key: str, record: Mapping[str, Any]) -> None:
-        normalised = _message_id(record.get("message_id"))
-        if normalised is not None:
+        for normalised in _delivery_ids(record):
             self._delivery_by_message_id[normalised] = key
+        uid = _meeting_uid(record)
+        if uid:
+            self._by_meeting.setdefault(uid, set()).add(key)
+        if record.get("open"):
+            self._open.add(key)
+        else:
+            self._open.discard(key)
+
+    def _get_doc(self, table: str, key: str) -> Record:
+        found = self._get(table, key)
+        if found is None:  # the indexes are kept with every write; a miss is a bug
+            raise KeyError(f"{table} has no record {key!r}")
+        return found
 
     def _index_signal(self, record: Mapping[str, Any]) -> None:
         normalised = _message_id(record.get("message_id"))
@@ -381,6 +414,18 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(item) for item in value]
     return value
+
+
+def _delivery_ids(record: Mapping[str, Any]) -> list[str]:
+    """Every Message-ID a delivery answers to: its own and its reminders'."""
+    values = [record.get("message_id"), *(record.get("reminder_ids") or [])]
+    return [n for n in (_message_id(v) for v in values) if n is not None]
+
+
+def _meeting_uid(record: Mapping[str, Any]) -> str:
+    """The series UID of the meeting a delivery is about ("" when none)."""
+    uid = record.get("meeting_uid")
+    return uid if isinstance(uid, str) else ""
 
 
 def _message_id(value: object) -> str | None:

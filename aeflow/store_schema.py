@@ -22,9 +22,10 @@ MEETINGS = "meetings"
 OUTBOX = "outbox"
 DELIVERIES = "deliveries"
 SIGNALS = "signals"
+RESPONSES = "responses"
 
 # Tables whose documents are records keyed by ``key``, and those holding one value per name.
-RECORD_TABLES = (MEETINGS, OUTBOX, DELIVERIES, SIGNALS)
+RECORD_TABLES = (MEETINGS, OUTBOX, DELIVERIES, SIGNALS, RESPONSES)
 VALUE_TABLES = (META, SYNC)
 KEYED_TABLES = RECORD_TABLES + VALUE_TABLES
 

@@ -12,9 +12,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from aeflow.bootstrap import App
-from aeflow.records import meeting_to_record, signal_to_record
+from aeflow.records import (
+    delivery_from_record,
+    delivery_to_record,
+    iso,
+    meeting_to_record,
+    signal_to_record,
+)
+from aeflow.store import Store
 from rules.errors import Problem
-from rules.model import Meeting, Signal
+from rules.model import Delivery, Meeting, Signal, SignalKind
+from rules.tracking import apply_signal, speaks_for
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +37,7 @@ class SyncReport:
     upserted: list[Meeting] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     signals: list[Signal] = field(default_factory=list)
+    tracked: list[tuple[Signal, Delivery]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -57,11 +66,13 @@ def sync_once(app: App) -> SyncReport:
         for signal in inbox.signals:
             if store.signal_add(signal_to_record(signal)):
                 report.signals.append(signal)
+                report.tracked.extend(track(store, signal))
         store.set_sync_state(INBOX, inbox.state)
         report.problems.extend(inbox.problems)
     for problem in report.problems:
         log.warning("%s", problem)
-    log.info(
+    log.log(
+        logging.INFO if report.changed or report.problems else logging.DEBUG,
         "sync: %d meetings new or changed, %d removed, %d signals, %d problems",
         len(report.upserted),
         len(report.removed),
@@ -69,3 +80,47 @@ def sync_once(app: App) -> SyncReport:
         len(report.problems),
     )
     return report
+
+
+def track(store: Store, signal: Signal) -> list[tuple[Signal, Delivery]]:
+    """Apply a new signal to the deliveries it answers; the changed ones, for the log."""
+    records: dict[str, dict[str, object]] = {}
+    for message_id in signal.answers:
+        record = store.delivery_by_message_id(message_id)
+        if record is not None:
+            records[str(record["key"])] = record
+    if signal.kind is SignalKind.MEETING_RESPONSE and signal.uid:
+        wanted = f"{signal.uid}/{signal.occurrence_id}" if signal.occurrence_id else ""
+        for record in store.deliveries_for_meeting(signal.uid):
+            meeting = str(record.get("meeting", ""))
+            if not wanted or meeting in (wanted, signal.uid):
+                records[str(record["key"])] = record
+        if signal.response is not None:
+            who = speaks_for(signal)
+            store.response_put(
+                f"{signal.uid}|{signal.occurrence_id}|{who}",
+                {
+                    "uid": signal.uid,
+                    "occurrence_id": signal.occurrence_id,
+                    "email": who,
+                    "response": signal.response.value,
+                    "at": iso(signal.at),
+                },
+            )
+    changed = []
+    for key, record in sorted(records.items()):
+        delivery = delivery_from_record(dict(record))
+        updated = apply_signal(delivery, signal)
+        if updated is not None:
+            store.delivery_put(
+                key, {**record, **delivery_to_record(updated, str(record.get("meeting_uid", "")))}
+            )
+            changed.append((signal, updated))
+            log.info(
+                "track %s: %s for %s -> %s",
+                key,
+                signal.kind.value,
+                speaks_for(signal),
+                updated.status_of(speaks_for(signal) or updated.recipients[0].email),
+            )
+    return changed

@@ -14,7 +14,7 @@ import logging
 import mailbox
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from email import policy
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -23,12 +23,15 @@ from mailer.memory import stamp
 from mailer.port import MailChanges, SentRecord
 from mailer.sent_index import sent_record
 from mailer.signals import classify_message, sanitise
+from mailer.smtp_relay import SmtpRelay
 from rules.errors import Problem, UnreadableInput
 from rules.model import Signal, require_aware
 
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
+# The Maildir flag of a copy filed in Sent whose relay has not been confirmed yet (Draft).
+PENDING = "D"
 
 
 class MaildirMailbox:
@@ -38,7 +41,9 @@ class MaildirMailbox:
         sent: Path,
         domain: str,
         clock: Callable[[], datetime] | None = None,
+        relay: SmtpRelay | None = None,
     ) -> None:
+        self._relay = relay
         self._inbox_path = inbox
         self._sent_path = sent
         self._domain = domain
@@ -94,15 +99,39 @@ class MaildirMailbox:
     # --- outbound -------------------------------------------------------------------------------
 
     def send(self, message: EmailMessage, key: str) -> str:
+        """File the message in Sent, then relay it when an SMTP relay is set.
+
+        With a relay, the copy is filed first with the Draft flag ("not yet left") and the flag
+        is cleared once the server has accepted it. A crash in between leaves a draft in Sent,
+        which ``find_sent`` relays before it answers; so a mail is never lost, and sent twice
+        only if the process dies in the instant between the server's acceptance and the flag.
+        """
         stamp(message, key, self._domain, self._clock())
         entry = mailbox.MaildirMessage(message)
         entry.set_subdir("cur")
-        entry.set_flags("S")
+        entry.set_flags(PENDING if self._relay is not None else "S")
         # Maildir delivery writes to tmp/ and renames into cur/: whole or not at all
         maildir_key = self._sent.add(entry)
         if self._sent_keys is not None:
             self._sent_keys[key] = maildir_key
+        if self._relay is not None:
+            self._relay_and_mark(maildir_key, message)
         return str(message["Message-ID"])
+
+    def _relay_and_mark(self, maildir_key: str, message: EmailMessage) -> None:
+        assert self._relay is not None
+        refused = self._relay.relay(message)
+        for address, refusal in refused.items():
+            log.warning(
+                "the server refused %s for %s: %s %s",
+                sanitise(address, 80),
+                sanitise(str(message.get("X-AEFlow-Key", "")), 120),
+                refusal.code,
+                sanitise(refusal.text, 200),
+            )
+        entry = self._sent.get_message(maildir_key)
+        entry.set_flags("S")
+        self._sent[maildir_key] = entry
 
     def find_sent(self, key: str) -> SentRecord | None:
         index = self._index_sent()
@@ -110,6 +139,13 @@ class MaildirMailbox:
         if maildir_key is None:
             return None
         try:
+            entry = self._sent.get_message(maildir_key)
+            if PENDING in entry.get_flags() and self._relay is not None:
+                # Filed but not relayed when aeflow stopped: it leaves now, then counts as sent.
+                log.info("relaying %s, filed before aeflow stopped", sanitise(key, 120))
+                message = message_from_bytes(entry.as_bytes(), policy=policy.default)
+                assert isinstance(message, EmailMessage)
+                self._relay_and_mark(maildir_key, message)
             return self._record(maildir_key)
         except (KeyError, OSError):
             index.pop(key, None)

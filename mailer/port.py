@@ -28,6 +28,9 @@ from rules.errors import Problem
 from rules.model import Signal
 
 KEY_HEADER = "X-AEFlow-Key"
+# A reminder names the delivery whose chain it belongs to; a digest lists the keys it carries.
+CHAIN_HEADER = "X-AEFlow-Chain"
+COVERS_HEADER = "X-AEFlow-Covers"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,9 @@ class SentRecord:
     sent_at: datetime
     recipients: tuple[str, ...]
     subject: str = ""
+    chain: str = ""
+    covers: tuple[str, ...] = ()
+    in_reply_to: str = ""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
-from mailer.port import KEY_HEADER, SentRecord
+from mailer.port import CHAIN_HEADER, COVERS_HEADER, KEY_HEADER, SentRecord
 
 
 def sent_record(message: Message, fallback_time: datetime) -> SentRecord | None:
@@ -31,4 +31,9 @@ def sent_record(message: Message, fallback_time: datetime) -> SentRecord | None:
         sent_at=sent_at,
         recipients=recipients,
         subject=str(message.get("Subject", "") or ""),
+        chain=str(message.get(CHAIN_HEADER, "") or "").strip(),
+        covers=tuple(
+            k for k in str(message.get(COVERS_HEADER, "") or "").replace(",", " ").split() if k
+        ),
+        in_reply_to=str(message.get("In-Reply-To", "") or "").strip(),
     )

@@ -170,6 +170,10 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+# A delivery stays open while someone owes a confirmation, and while a bounce is news.
+OPEN_STATUSES = frozenset({DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED})
+
+
 @dataclass(frozen=True)
 class RecipientStatus:
     email: str
@@ -194,9 +198,22 @@ class Delivery:
     recipients: tuple[RecipientStatus, ...] = ()
     client: str = ""
     subject: str = ""
+    # The meeting it is about (Meeting.key), so a meeting response can confirm it.
+    meeting: str = ""
+    # Message-IDs of reminders sent in its chain: a receipt for one of them confirms this delivery.
+    reminder_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         require_aware("Delivery.sent_at", self.sent_at)
+
+    @property
+    def message_ids(self) -> tuple[str, ...]:
+        return (self.message_id, *self.reminder_ids)
+
+    @property
+    def open(self) -> bool:
+        """Whether anyone still owes a confirmation, or a bounce is still to be reported."""
+        return any(r.status in OPEN_STATUSES for r in self.recipients)
 
     def status_of(self, address: str) -> RecipientStatus | None:
         email = normalise_email(address)
@@ -270,6 +287,10 @@ class Action:
     client: str = ""
     language: str = "zh-CN"
     data: Mapping[str, object] = field(default_factory=dict)
+    # Keys this action carries out together (a digest); done with it, never on their own.
+    covers: tuple[str, ...] = ()
+    # The delivery whose chain this action belongs to (a reminder), or "".
+    chain: str = ""
 
     def __post_init__(self) -> None:
         require_aware("Action.due", self.due)

@@ -1,67 +1,150 @@
-"""``aeflow demo [--dir DIR]``: a sample workspace, and aeflow run on it.
+"""``aeflow demo [--dir DIR] [--json]``: a week of an AE's client work, run by the real engine.
 
-Nothing leaves the machine."""
+A workspace (config, vdir, Maildirs) is built in DIR; the engine then runs through a simulated
+week, one tick every half hour, while the world answers through the same folders a real mailbox
+would fill. The timeline shows what aeflow did and why; every mail it sent is left in DIR/eml.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import mailbox
 import shutil
-from datetime import date, datetime, timedelta
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from aeflow.bootstrap import bootstrap
-from aeflow.clock import SystemClock
-from aeflow.commands.check_config import summary
+from aeflow.clock import FixedClock
 from aeflow.config import WorkdaysConfig, load_config, working_calendar
-from aeflow.demo_workspace import write_workspace
-from aeflow.records import meeting_from_record
-from aeflow.report import describe_signal, meeting_line
-from aeflow.sync import sync_once
+from aeflow.demo_week import demo_week, events, ticks, write_calendar, write_config
+from aeflow.demo_world import World
+from aeflow.engine import Engine, TickReport
+from mailer.port import KEY_HEADER
 from rules.errors import UserError
+from rules.model import Action
 
 MARKER = ".aeflow-demo"
+STEP = timedelta(minutes=30)
+ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def run(args: argparse.Namespace) -> int:
     folder: Path = args.folder
     _prepare(folder)
-    clock = SystemClock()
-    now = clock.now()
-    config_path = write_workspace(folder, now, _first_day(now))
+    folder.mkdir(parents=True)
     (folder / MARKER).write_text("written by aeflow demo; the next `aeflow demo` replaces it\n")
-    print(f"== aeflow demo in {folder}/ (sample data; nothing leaves this machine)\n")
+    workdays = working_calendar(WorkdaysConfig(), "Asia/Shanghai", warn=lambda _: None)
+    week = demo_week(workdays, datetime.now(ZONE).date())
+    eve = workdays.previous_working_day(week[0])
+    world = World(folder)
+    write_calendar(world, week)
+    config_path = write_config(folder)
     config = load_config(config_path)
-    print("== 1. the configuration (aeflow check-config)")
-    print(summary(config))
+    pending = events(week, eve)
+    moments = ticks(eve, week[-1], STEP, [e.at for e in pending])
+    clock = FixedClock(moments[0])
     app = bootstrap(config, clock)
+    counts: Counter[str] = Counter()
+    skipped = 0
+    out = (lambda line: None) if args.json else print
+    out(f"aeflow demo: the week of {week[0]:%Y-%m-%d} for 王小明, two clients, in {folder}/")
+    out("Nothing leaves this machine: mail is filed in Sent; the world writes to the inbox.\n")
     try:
-        report = sync_once(app)
-        meetings = sorted(
-            (meeting_from_record(r) for r in app.store.meetings()), key=lambda m: m.start
-        )
-        sent = {r.message_id: r for r in app.mail.sent_since(now - timedelta(days=14))}
+        engine = Engine(app)
+        for moment in moments:
+            clock.set(moment)
+            while pending and pending[0].at <= moment:
+                event = pending.pop(0)
+                world.now = event.at.astimezone(UTC)
+                event.act(world)
+                out(f"{_when(event.at)}  world      {event.describe}")
+            report = engine.tick()
+            for line, kind in _lines(report):
+                out(line)
+                counts[kind] += 1
+            skipped += len(report.skipped)
     finally:
         app.close()
-    print(f"\n== 2. the calendar: {len(meetings)} occurrences read from {config.backend.calendar}")
-    for meeting in meetings:
-        print("  " + meeting_line(meeting, config))
-    print(f"\n== 3. the inbox: {len(report.signals)} signals from {config.backend.inbox}")
-    for signal in report.signals:
-        print("  " + describe_signal(signal))
-        matched = next((sent[m] for m in signal.answers if m in sent), None)
-        if matched is not None:
-            verdict = "confirms it" if signal.kind.confirms_receipt else "confirms nothing"
-            print(f"      -> answers the sent mail {matched.key!r}: {verdict}")
-    print(f"\n== 4. problems: {len(report.problems)}, reported and skipped; the rest went on")
-    for problem in report.problems:
-        print(f"  {problem}")
-    print(
-        f"\nThe state is in {config.backend.state}. Try:\n"
-        f"  aeflow inspect {folder}/calendar/*.ics\n"
-        f"  aeflow inspect --json {folder}/mail/inbox/new/*\n"
-        f"  aeflow sync -c {config_path}"
+    files = _export_eml(folder)
+    out(
+        f"\n{sum(counts.values())} mails sent "
+        f"({', '.join(f'{n} {k}' for k, n in sorted(counts.items()))}), "
+        f"{skipped} actions given up; {len(moments)} ticks."
     )
+    out(f"Every mail is in {folder}/eml/ ({files} files). Go on from here:")
+    out(f"  aeflow status -c {config_path} --now {moments[-1].isoformat()}")
+    out(f"  aeflow plan -c {config_path}")
+    out(f"  aeflow run -c {config_path}")
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "sent": dict(sorted(counts.items())),
+                    "skipped": skipped,
+                    "ticks": len(moments),
+                    "eml": files,
+                }
+            )
+        )
     return 0
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(ZONE).strftime("%a %m-%d %H:%M")
+
+
+def _why(action: Action) -> str:
+    data = action.data
+    meeting = data.get("meeting")
+    if isinstance(meeting, dict):
+        return f"{meeting['subject']} ({meeting['weekday']} {meeting['start']})"
+    original = data.get("original")
+    if isinstance(original, dict):
+        return f"about: {original['subject']}"
+    items = data.get("items")
+    if isinstance(items, list):
+        return f"digest of {len(items)} unconfirmed client mail(s)"
+    return ""
+
+
+def _lines(report: TickReport) -> list[tuple[str, str]]:
+    lines = []
+    for sent in report.sent:
+        action = sent.action
+        who = ", ".join(action.recipients)
+        lines.append(
+            (
+                f"{_when(sent.at)}  aeflow     {action.kind:<16} -> {who}  {_why(action)}",
+                action.kind,
+            )
+        )
+    return lines
+
+
+def _export_eml(folder: Path) -> int:
+    """Every sent message as a numbered .eml file, oldest first."""
+    target = folder / "eml"
+    target.mkdir(exist_ok=True)
+    entries = []
+    for entry in mailbox.Maildir(folder / "mail" / "sent", create=False):
+        entries.append((str(entry.get("Date", "")), str(entry.get(KEY_HEADER, "")), entry))
+    entries.sort(key=lambda e: _parsed(e[0]))
+    for number, (_, key, entry) in enumerate(entries, start=1):
+        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in key)[:60]
+        (target / f"{number:03d}-{safe}.eml").write_bytes(entry.as_bytes())
+    return len(entries)
+
+
+def _parsed(date_header: str) -> datetime:
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(date_header)
+    except (TypeError, ValueError):
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _prepare(folder: Path) -> None:
@@ -75,9 +158,5 @@ def _prepare(folder: Path) -> None:
             f"{folder} exists and was not written by aeflow demo; "
             "name another folder with --dir, or move it away"
         )
-
-
-def _first_day(now: datetime) -> date:
-    """The next working day after today, in the demo config's zone and country."""
-    workdays = working_calendar(WorkdaysConfig(), "Asia/Shanghai", warn=lambda _: None)
-    return workdays.next_working_day(now.astimezone(workdays.zone).date())
+    else:
+        folder.rmdir()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import subprocess
@@ -142,21 +144,49 @@ def test_help_and_version_answer(flag: str) -> None:
     assert "aeflow" in result.stdout
 
 
-def test_the_demo_builds_a_workspace_reads_it_and_can_be_run_again(tmp_path: Path) -> None:
+def test_the_demo_week_shows_every_policy_acting_and_leaves_mail_that_opens(
+    tmp_path: Path,
+) -> None:
     folder = tmp_path / "demo"
-    first = aeflow("demo", "--dir", str(folder))
-    assert first.returncode == 0, first.stderr
-    assert "Traceback" not in first.stderr
-    assert (folder / "state" / "aeflow.json").is_file()
-    assert "read-receipt for jane.doe@acme-bev.example" in first.stdout
-    assert "bounce for tom.lee@acme-bev.example" in first.stdout
-    assert "confirms nothing" in first.stdout  # the auto-reply and the bounce
-    assert "broken.ics" in first.stdout  # reported, and the rest went on
-    again = aeflow("demo", "--dir", str(folder))
+    result = aeflow("demo", "--dir", str(folder), "--json")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    counts = json.loads(result.stdout.splitlines()[-1])
+    for kind in (
+        "confirmation",
+        "decision_alert",
+        "receipt_reminder",
+        "call_note",
+        "escalation",
+        "bounce_alert",
+    ):
+        assert counts["sent"].get(kind, 0) >= 1, kind
+    files = sorted((folder / "eml").glob("*.eml"))
+    assert len(files) == counts["eml"] == sum(counts["sent"].values())
+    for path in files:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert message["X-AEFlow-Key"]
+        types = {part.get_content_type() for part in message.walk()}
+        assert {"text/plain", "text/html"} <= types, path.name
+    # The timeline, in words, and a config the other commands accept.
+    text = aeflow("demo", "--dir", str(folder))
+    assert text.returncode == 0, text.stderr
+    assert "world      刘总 declines the weekly meeting" in text.stdout
+    assert "decision_alert" in text.stdout
+    status = aeflow("status", "-c", str(folder / "aeflow.toml"))
+    assert status.returncode == 0, status.stderr
+    assert "Awaiting confirmation" in status.stdout
+    planned = aeflow("plan", "-c", str(folder / "aeflow.toml"))
+    assert planned.returncode == 0, planned.stderr
+
+
+def test_a_second_sync_finds_nothing_new(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    assert aeflow("demo", "--dir", str(folder), "--json").returncode == 0
+    aeflow("sync", "-c", str(folder / "aeflow.toml"))
+    again = aeflow("sync", "-c", str(folder / "aeflow.toml"))
     assert again.returncode == 0, again.stderr
-    # Syncing the same workspace once more finds nothing new.
-    sync = aeflow("sync", "-c", str(folder / "aeflow.toml"))
-    assert "0 meetings new or changed, 0 removed, 0 signals" in sync.stdout
+    assert "0 meetings new or changed, 0 removed, 0 signals, 0 problems" in again.stdout
 
 
 def test_the_demo_will_not_replace_a_folder_it_did_not_write(tmp_path: Path) -> None:
@@ -168,7 +198,7 @@ def test_the_demo_will_not_replace_a_folder_it_did_not_write(tmp_path: Path) -> 
 
 def test_a_second_sync_on_a_state_file_in_use_is_refused(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
-    assert aeflow("demo", "--dir", str(folder)).returncode == 0
+    assert aeflow("demo", "--dir", str(folder), "--json").returncode == 0
     holder = subprocess.Popen(
         [
             sys.executable,

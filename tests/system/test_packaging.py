@@ -44,6 +44,8 @@ def test_the_wheel_carries_all_four_packages_and_their_data(wheel: Path) -> None
     for package in ("rules", "calendar_sync", "mailer", "aeflow", "aeflow/commands"):
         assert f"{package}/__init__.py" in names, package
     assert "calendar_sync/data/windows_zones.json" in names
+    for language in ("en", "zh-CN"):
+        assert f"mailer/templates/{language}/confirmation.txt.j2" in names
     assert "rules/py.typed" in names
     assert not any(name.startswith("tests/") for name in names)
 
@@ -74,7 +76,9 @@ def test_an_installed_copy_runs_outside_the_source_tree(wheel: Path, tmp_path: P
             sys.executable,
             "-c",
             "import aeflow, calendar_sync.windows_zones as w; "
-            "print(aeflow.__file__); print(w.iana_zone('China Standard Time'))",
+            "from mailer.render import Renderer, builtin_templates; "
+            "print(aeflow.__file__); print(w.iana_zone('China Standard Time')); "
+            "print(builtin_templates()); print(len(Renderer().kinds()))",
         ],
         capture_output=True,
         text=True,
@@ -83,7 +87,13 @@ def test_an_installed_copy_runs_outside_the_source_tree(wheel: Path, tmp_path: P
         timeout=120,
     )
     assert where.returncode == 0, where.stderr
-    assert where.stdout.splitlines() == [str(target / "aeflow" / "__init__.py"), "Asia/Shanghai"]
+    lines = where.stdout.splitlines()
+    assert lines[:3] == [
+        str(target / "aeflow" / "__init__.py"),
+        "Asia/Shanghai",
+        str(target / "mailer" / "templates"),
+    ]
+    assert int(lines[3]) >= 6
     check = subprocess.run(
         [sys.executable, "-m", "aeflow", "check-config", str(REPO / "config.example.toml")],
         capture_output=True,

@@ -1,0 +1,128 @@
+"""``aeflow status`` and ``aeflow plan``: what stands, and what will happen when."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aeflow.bootstrap import App, bootstrap
+from aeflow.clock import Clock, FixedClock, SystemClock, parse_instant
+from aeflow.config import load_config
+from aeflow.engine import Engine
+from aeflow.records import delivery_from_record, meeting_from_record
+from aeflow.report import meeting_line
+from mailer.signals import sanitise
+from rules.clients import client_of_meeting
+from rules.confirmation import confirmation_key
+from rules.planning import key_part
+
+LOOK_AHEAD = timedelta(days=14)
+
+
+def _app(args: argparse.Namespace) -> tuple[App, ZoneInfo]:
+    config = load_config(args.config)
+    clock: Clock = (
+        FixedClock(parse_instant(args.now, config.ae.timezone)) if args.now else SystemClock()
+    )
+    return bootstrap(config, clock), ZoneInfo(config.ae.timezone)
+
+
+def _when(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%m-%d %a %H:%M") if moment else "-"
+
+
+def status(args: argparse.Namespace) -> int:
+    app, zone = _app(args)
+    try:
+        now = app.clock.now()
+        engine = Engine(app)
+        current = engine.plan_now(now)
+        store = app.store
+        outbox = {str(r["key"]): r for r in store.outbox_all()}
+        deliveries = {str(r["key"]): delivery_from_record(r) for r in store.deliveries()}
+        meetings = sorted((meeting_from_record(r) for r in store.meetings()), key=lambda m: m.start)
+    finally:
+        app.close()
+    planned = {a.key: a for a in (*current.due, *current.upcoming)}
+    print(f"Client meetings in the next {LOOK_AHEAD.days} days (as of {_when(now, zone)}):")
+    shown = 0
+    for meeting in meetings:
+        client = client_of_meeting(meeting, app.config.clients)
+        if client is None or meeting.cancelled or not now <= meeting.start <= now + LOOK_AHEAD:
+            continue
+        shown += 1
+        print("  " + meeting_line(meeting, app.config))
+        key = confirmation_key(meeting)
+        record, delivery = outbox.get(key), deliveries.get(key)
+        if record and record.get("status") == "sent":
+            print(f"    confirmation sent {record.get('sent_at', '')[:16].replace('T', ' ')} UTC")
+        elif key in planned:
+            print(f"    confirmation due {_when(planned[key].due, zone)}")
+        elif record:
+            print(f"    confirmation {record.get('status')}: {record.get('reason', '')}")
+        for attendee in meeting.attendees:
+            state = delivery.status_of(attendee.person.email) if delivery else None
+            tracked = f"{state.status.value} ({state.detail.split('|')[0]})" if state else "-"
+            print(
+                f"    {sanitise(attendee.person.email, 60):<36} {attendee.response.value:<13} "
+                f"{tracked}"
+            )
+    if not shown:
+        print("  none")
+    print("\nAwaiting confirmation:")
+    waiting = 0
+    for delivery in deliveries.values():
+        if not delivery.open:
+            continue
+        for recipient in delivery.recipients:
+            if recipient.status.value not in ("sent", "delivered", "failed"):
+                continue
+            waiting += 1
+            tail = f"{key_part(delivery.key)}:{key_part(recipient.email)}"
+            deadlines = [
+                f"{label} {_when(planned[key].due, zone)}"
+                for label, key in (
+                    ("reminder", f"remind:{tail}"),
+                    ("manager", f"escalate:{tail}"),
+                )
+                if key in planned
+            ]
+            print(
+                f"  {delivery.key}  {sanitise(delivery.subject, 50)!r} -> {recipient.email} "
+                f"[{recipient.status.value}] sent {_when(delivery.sent_at, zone)}"
+                + (f"; {', '.join(deadlines)}" if deadlines else "")
+            )
+    if not waiting:
+        print("  nothing")
+    print("\nEscalations sent to the manager:")
+    escalations = [r for r in outbox.values() if r.get("kind") == "escalation" and r.get("covers")]
+    for record in escalations:
+        print(
+            f"  {record['key']}  {record.get('sent_at', '')[:16]}  covering {len(record['covers'])}"
+        )
+    if not escalations:
+        print("  none")
+    return 0
+
+
+def plan(args: argparse.Namespace) -> int:
+    app, zone = _app(args)
+    try:
+        now = app.clock.now()
+        until = (
+            parse_instant(args.until, app.config.ae.timezone)
+            if args.until
+            else now + timedelta(days=7)
+        )
+        current = Engine(app).plan_now(now)
+    finally:
+        app.close()
+    print(f"Planned from {_when(now, zone)} to {_when(until, zone)}, if nothing changes:")
+    rows = [*current.due, *(a for a in current.upcoming if a.due <= until)]
+    for action in rows:
+        when = "now" if action.due <= now else _when(action.due, zone)
+        print(f"  {when:<16} {action.kind:<17} {action.key}  -> {', '.join(action.recipients)}")
+    if not rows:
+        print("  nothing")
+    return 0

@@ -1,0 +1,217 @@
+"""One tick of aeflow: sync, plan, execute; and the start-up that makes it safe to run again.
+
+The executor writes the intent (``sending``) before anything leaves and marks it ``sent`` after,
+so a crash in between leaves a ``sending`` record; at start-up each one is looked up in Sent by its
+key: found means sent, missing means it goes again. A new or lost store is rebuilt from Sent before
+anything is sent. The mailbox is the truth; the store is its index.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aeflow.bootstrap import App
+from aeflow.compose_action import ActionComposer
+from aeflow.records import iso, parse_iso
+from aeflow.state import build_state, close_old_deliveries, done_keys
+from aeflow.sync import SyncReport, sync_once
+from mailer.port import SentRecord
+from mailer.signals import sanitise
+from rules.errors import TransientError
+from rules.model import Action
+from rules.planner import plan
+from rules.planning import Plan, Skipped
+
+log = logging.getLogger(__name__)
+
+SENDING, SENT, SKIPPED, FAILED, UNSENT = "sending", "sent", "skipped", "failed", "unsent"
+DONE_STATUSES = frozenset({SENT, SKIPPED, FAILED})
+INSTALLED_AT = "installed_at"
+
+
+@dataclass
+class SentAction:
+    action: Action
+    message_id: str
+    at: datetime
+
+
+@dataclass
+class TickReport:
+    now: datetime
+    sync: SyncReport | None = None
+    sent: list[SentAction] = field(default_factory=list)
+    would_send: list[Action] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    held: list[tuple[Action, str]] = field(default_factory=list)
+    next_wake: datetime | None = None
+    stopped_early: bool = False
+
+
+class Engine:
+    def __init__(
+        self,
+        app: App,
+        composer: ActionComposer | None = None,
+        *,
+        catch_up: bool = False,
+    ) -> None:
+        self.app = app
+        self.composer = composer or ActionComposer(app.config)
+        self.catch_up = catch_up
+        self._started = False
+
+    # --- start-up ---
+
+    def start(self) -> None:
+        """Rebuild a new store from Sent, then settle every ``sending`` record. Idempotent."""
+        store = self.app.store
+        if store.meta_get(INSTALLED_AT) is None:
+            self._rebuild_from_sent()
+        for record in store.outbox_by_status(SENDING):
+            self._settle(record)
+        self._started = True
+
+    def _rebuild_from_sent(self) -> None:
+        app, now = self.app, self.app.clock.now()
+        since = now - app.config.policies.receipts.lookback
+        records = sorted(app.mail.sent_since(since), key=lambda r: r.sent_at)
+        with app.store.batch():
+            for record in records:
+                self._mark_sent_from(record)
+            # aeflow was already at work if Sent holds its mail; what came due since then is
+            # not "before it was installed".
+            installed = records[0].sent_at if records else now
+            app.store.meta_set(INSTALLED_AT, iso(installed))
+        if records:
+            log.info("rebuilt the state from %d sent messages since %s", len(records), iso(since))
+
+    def _mark_sent_from(self, record: SentRecord) -> None:
+        store = self.app.store
+        existing = store.outbox_get(record.key)
+        if existing is not None and existing.get("status") == SENT:
+            return
+        store.outbox_put(
+            record.key,
+            {
+                "status": SENT,
+                "kind": record.key.split(":", 1)[0],
+                "message_id": record.message_id,
+                "sent_at": iso(record.sent_at),
+                "recipients": list(record.recipients),
+                "covers": list(record.covers),
+                "recovered": True,
+            },
+        )
+        for covered in record.covers:
+            store.outbox_put(covered, {"status": SENT, "via": record.key})
+        self.composer.record_delivery_from_sent(store, record)
+
+    def _settle(self, outbox: dict[str, object]) -> None:
+        key = str(outbox["key"])
+        found = self.app.mail.find_sent(key)
+        if found is not None:
+            log.info("recovered %s: found in Sent, marked sent", key)
+            with self.app.store.batch():
+                self._mark_sent_from(found)
+        else:
+            log.info("recovered %s: not in Sent, it will be sent again if still due", key)
+            self.app.store.outbox_put(key, {**outbox, "status": UNSENT})
+
+    # --- the tick ---
+
+    def plan_now(self, now: datetime) -> Plan:
+        store = self.app.store
+        installed = store.meta_get(INSTALLED_AT)
+        not_before = None if self.catch_up or installed is None else parse_iso(str(installed))
+        state = build_state(self.app, done_keys(store, DONE_STATUSES), not_before)
+        return plan(now, state, self.app.config.policies)
+
+    def tick(
+        self, *, dry_run: bool = False, stop: Callable[[], bool] = lambda: False
+    ) -> TickReport:
+        """Sync, plan and execute once. With ``dry_run`` the inputs are read as usual, but nothing
+        is sent and no action is recorded: what would go is returned in ``would_send``."""
+        if not self._started:
+            self.start()
+        now = self.app.clock.now()
+        report = TickReport(now)
+        report.sync = sync_once(self.app)
+        if not dry_run:
+            close_old_deliveries(self.app.store, now, self.app.config.policies.receipts.lookback)
+        current = self.plan_now(now)
+        report.next_wake = current.next_wake
+        report.skipped = list(current.skipped)
+        if not dry_run:
+            self._record_skipped(current.skipped)
+        for action in current.due:
+            if stop():
+                report.stopped_early = True
+                break
+            self._execute(action, report, dry_run)
+        return report
+
+    def _record_skipped(self, skipped: list[Skipped] | tuple[Skipped, ...]) -> None:
+        if not skipped:
+            return
+        with self.app.store.batch():
+            for item in skipped:
+                log.info("skip %s (%s): %s", item.key, item.kind, item.reason)
+                self.app.store.outbox_put(
+                    item.key, {"status": SKIPPED, "kind": item.kind, "reason": item.reason}
+                )
+
+    def _execute(self, action: Action, report: TickReport, dry_run: bool) -> None:
+        store, mail = self.app.store, self.app.mail
+        try:
+            message = self.composer.compose(action, store)
+        except Exception as error:  # a broken template must not stop the other actions
+            reason = f"cannot render the {action.kind} mail: {sanitise(str(error), 300)}"
+            log.error("hold %s: %s", action.key, reason)
+            report.held.append((action, reason))
+            return
+        if dry_run:
+            report.would_send.append(action)
+            return
+        started = self.app.clock.now()
+        intent = {
+            "status": SENDING,
+            "kind": action.kind,
+            "due": iso(action.due),
+            "recipients": list(action.recipients),
+            "covers": list(action.covers),
+            "chain": action.chain,
+            "client": action.client,
+            "started": iso(started),
+        }
+        store.outbox_put(action.key, intent)  # written to disk before anything leaves
+        try:
+            message_id = mail.send(message, action.key)
+        except TransientError:
+            store.outbox_put(action.key, {**intent, "status": UNSENT})
+            raise
+        except Exception as error:
+            # Permanent: retrying would fail the same way; say so once and move on.
+            reason = sanitise(str(error), 300)
+            log.error("fail %s (%s): %s", action.key, action.kind, reason)
+            store.outbox_put(action.key, {**intent, "status": FAILED, "reason": reason})
+            return
+        sent_at = self.app.clock.now()
+        with store.batch():
+            store.outbox_put(
+                action.key,
+                {**intent, "status": SENT, "message_id": message_id, "sent_at": iso(sent_at)},
+            )
+            for covered in action.covers:
+                store.outbox_put(covered, {"status": SENT, "via": action.key})
+            self.composer.record_delivery(store, action, message_id, sent_at, message)
+        log.info(
+            "sent %s (%s) to %s",
+            action.key,
+            action.kind,
+            ", ".join(sanitise(r, 80) for r in action.recipients),
+        )
+        report.sent.append(SentAction(action, message_id, sent_at))
