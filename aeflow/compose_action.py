@@ -6,12 +6,17 @@ from datetime import datetime
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
-from mailer.compose import compose
-
 from aeflow.config import Config
 from aeflow.records import delivery_from_record, delivery_to_record, local_now_text
 from aeflow.store import Store
-from mailer.port import CHAIN_HEADER, COVERS_HEADER, SentRecord
+from mailer.compose import compose
+from mailer.port import (
+    CHAIN_HEADER,
+    COVERS_HEADER,
+    MEETING_HEADER,
+    MEETING_UID_HEADER,
+    SentRecord,
+)
 from mailer.render import Renderer
 from rules.clients import client_of_address
 from rules.model import Action, Delivery, Person, RecipientStatus
@@ -67,6 +72,12 @@ class ActionComposer:
                 in_reply_to = str(original.get("message_id", ""))
         if action.covers:
             headers[COVERS_HEADER] = " ".join(action.covers)
+        meeting_key = str(action.data.get("meeting_key", ""))
+        if action.kind in CHAIN_KINDS and meeting_key:
+            headers[MEETING_HEADER] = meeting_key
+            meeting = store.get_meeting(meeting_key)
+            if meeting is not None:
+                headers[MEETING_UID_HEADER] = str(meeting["uid"])
         return compose(
             rendered,
             sender=self.ae,
@@ -125,8 +136,9 @@ class ActionComposer:
                 recipients=tuple(RecipientStatus(r) for r in record.recipients),
                 client=client.name if client else "",
                 subject=record.subject,
+                meeting=record.meeting,
             )
-            store.delivery_put(record.key, delivery_to_record(delivery))
+            store.delivery_put(record.key, delivery_to_record(delivery, record.meeting_uid))
         elif record.chain:
             _add_reminder(store, record.chain, record.message_id)
 

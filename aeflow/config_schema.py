@@ -45,7 +45,9 @@ class Table:
 _EMAIL = re.compile(
     r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
 )
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
+_DURATION = re.compile(
+    r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$"
+)
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 LANGUAGES = ("zh-CN", "en")
 BACKENDS = ("local",)
@@ -144,17 +146,18 @@ def duration(value: Any) -> timedelta:
     match = _DURATION.match(text)
     if not text or not match or not any(match.groups()):
         raise Invalid(f"expected a duration like 30m, 4h, 1d or 1h30m, got {value!r}")
-    days, hours, minutes = (int(g or 0) for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes)
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:
     """The inverse of ``duration``: 1d, 4h, 1h30m, 10m."""
-    minutes = int(value.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    text = "".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n)
-    return text or "0m"
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 24 * 3600)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s"))
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0m"
 
 
 def span(value: Any) -> tuple[time, time]:

@@ -48,7 +48,8 @@ class Daemon:
         """Start, tick at once, then serve until a signal asks to stop. The exit status."""
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, self._on_signal)
-        self.engine.start()
+        # The engine starts (settles interrupted sends against Sent) inside the first tick, so a
+        # backend that is down at start-up is backed off and retried like any other failure.
         interval = self.engine.app.config.backend.sync_interval
         self.scheduler.add_job(
             self._tick, IntervalTrigger(seconds=max(1, int(interval.total_seconds()))), id="sync"

@@ -23,15 +23,17 @@ from mailer.memory import stamp
 from mailer.port import MailChanges, SentRecord
 from mailer.sent_index import sent_record
 from mailer.signals import classify_message, sanitise
-from mailer.smtp_relay import SmtpRelay
+from mailer.smtp_relay import SmtpPermanentError, SmtpRelay
 from rules.errors import Problem, UnreadableInput
 from rules.model import Signal, require_aware
 
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
-# The Maildir flag of a copy filed in Sent whose relay has not been confirmed yet (Draft).
+# The Maildir flag of a copy filed in Sent whose relay has not been confirmed yet (Draft), and of
+# one the server refused for good (Trashed): neither counts as sent.
 PENDING = "D"
+TRASHED = "T"
 
 
 class MaildirMailbox:
@@ -103,24 +105,39 @@ class MaildirMailbox:
 
         With a relay, the copy is filed first with the Draft flag ("not yet left") and the flag
         is cleared once the server has accepted it. A crash in between leaves a draft in Sent,
-        which ``find_sent`` relays before it answers; so a mail is never lost, and sent twice
-        only if the process dies in the instant between the server's acceptance and the flag.
+        which ``find_sent`` and ``sent_since`` relay before they answer; so a mail is never lost,
+        and sent twice only if the process dies in the instant between the server's acceptance
+        and the flag. One key has one copy: a send retried after a failed relay relays the copy
+        already filed instead of filing another.
         """
+        existing = self._index_sent().get(key)
+        if existing is not None:
+            entry = self._sent.get_message(existing)
+            if PENDING in entry.get_flags():
+                self._relay_pending(key, existing, entry)
+            record = self._record(existing)
+            if record is not None and TRASHED not in entry.get_flags():
+                return record.message_id
         stamp(message, key, self._domain, self._clock())
         entry = mailbox.MaildirMessage(message)
         entry.set_subdir("cur")
         entry.set_flags(PENDING if self._relay is not None else "S")
         # Maildir delivery writes to tmp/ and renames into cur/: whole or not at all
         maildir_key = self._sent.add(entry)
-        if self._sent_keys is not None:
-            self._sent_keys[key] = maildir_key
+        self._index_sent()[key] = maildir_key
         if self._relay is not None:
             self._relay_and_mark(maildir_key, message)
         return str(message["Message-ID"])
 
     def _relay_and_mark(self, maildir_key: str, message: EmailMessage) -> None:
         assert self._relay is not None
-        refused = self._relay.relay(message)
+        try:
+            refused = self._relay.relay(message)
+        except SmtpPermanentError:
+            # It will never leave as it is: marked so that no restart relays it again, and no
+            # rebuild of the state counts it as sent.
+            self._set_flags(maildir_key, TRASHED)
+            raise
         for address, refusal in refused.items():
             log.warning(
                 "the server refused %s for %s: %s %s",
@@ -129,9 +146,21 @@ class MaildirMailbox:
                 refusal.code,
                 sanitise(refusal.text, 200),
             )
+        self._set_flags(maildir_key, "S")
+
+    def _set_flags(self, maildir_key: str, flags: str) -> None:
         entry = self._sent.get_message(maildir_key)
-        entry.set_flags("S")
+        entry.set_flags(flags)
         self._sent[maildir_key] = entry
+
+    def _relay_pending(self, key: str, maildir_key: str, entry: mailbox.MaildirMessage) -> None:
+        """A copy filed but not relayed when aeflow stopped: it leaves now."""
+        if self._relay is None:
+            return
+        log.info("relaying %s, filed before aeflow stopped", sanitise(key, 120))
+        message = message_from_bytes(entry.as_bytes(), policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self._relay_and_mark(maildir_key, message)
 
     def find_sent(self, key: str) -> SentRecord | None:
         index = self._index_sent()
@@ -140,12 +169,10 @@ class MaildirMailbox:
             return None
         try:
             entry = self._sent.get_message(maildir_key)
-            if PENDING in entry.get_flags() and self._relay is not None:
-                # Filed but not relayed when aeflow stopped: it leaves now, then counts as sent.
-                log.info("relaying %s, filed before aeflow stopped", sanitise(key, 120))
-                message = message_from_bytes(entry.as_bytes(), policy=policy.default)
-                assert isinstance(message, EmailMessage)
-                self._relay_and_mark(maildir_key, message)
+            if TRASHED in entry.get_flags():
+                return None
+            if PENDING in entry.get_flags():
+                self._relay_pending(key, maildir_key, entry)
             return self._record(maildir_key)
         except (KeyError, OSError):
             index.pop(key, None)
@@ -153,11 +180,11 @@ class MaildirMailbox:
 
     def sent_since(self, since: datetime) -> Iterator[SentRecord]:
         require_aware("since", since)
-        for maildir_key in list(self._index_sent().values()):
-            try:
-                record = self._record(maildir_key)
-            except (KeyError, OSError):
-                continue
+        return self._sent_since(since)
+
+    def _sent_since(self, since: datetime) -> Iterator[SentRecord]:
+        for key in list(self._index_sent()):
+            record = self.find_sent(key)
             if record is not None and record.sent_at >= since:
                 yield record
 

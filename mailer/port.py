@@ -31,6 +31,9 @@ KEY_HEADER = "X-AEFlow-Key"
 # A reminder names the delivery whose chain it belongs to; a digest lists the keys it carries.
 CHAIN_HEADER = "X-AEFlow-Chain"
 COVERS_HEADER = "X-AEFlow-Covers"
+# A mail about a meeting names it (Meeting.key and its UID), so a lost store can be rebuilt whole.
+MEETING_HEADER = "X-AEFlow-Meeting"
+MEETING_UID_HEADER = "X-AEFlow-Meeting-UID"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class SentRecord:
     chain: str = ""
     covers: tuple[str, ...] = ()
     in_reply_to: str = ""
+    meeting: str = ""
+    meeting_uid: str = ""
 
 
 @dataclass(frozen=True)

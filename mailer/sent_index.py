@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
-from mailer.port import CHAIN_HEADER, COVERS_HEADER, KEY_HEADER, SentRecord
+from mailer.port import (
+    CHAIN_HEADER,
+    COVERS_HEADER,
+    KEY_HEADER,
+    MEETING_HEADER,
+    MEETING_UID_HEADER,
+    SentRecord,
+)
 
 
 def sent_record(message: Message, fallback_time: datetime) -> SentRecord | None:
@@ -36,4 +43,6 @@ def sent_record(message: Message, fallback_time: datetime) -> SentRecord | None:
             k for k in str(message.get(COVERS_HEADER, "") or "").replace(",", " ").split() if k
         ),
         in_reply_to=str(message.get("In-Reply-To", "") or "").strip(),
+        meeting=str(message.get(MEETING_HEADER, "") or "").strip(),
+        meeting_uid=str(message.get(MEETING_UID_HEADER, "") or "").strip(),
     )
