@@ -160,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # flufl.bounce narrates every detector it runs at INFO; only its warnings matter to a user.
     logging.getLogger("flufl.bounce").setLevel(logging.WARNING)
+    # APScheduler narrates every job it adds and runs; aeflow logs its own line per tick.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         handler: Handler = args.handler
         return handler(args)

@@ -10,8 +10,9 @@ from aeflow.bootstrap import App, bootstrap
 from aeflow.clock import Clock, FixedClock, SystemClock, parse_instant
 from aeflow.config import load_config
 from aeflow.engine import Engine
-from aeflow.records import delivery_from_record, meeting_from_record
+from aeflow.records import delivery_from_record, parse_iso
 from aeflow.report import meeting_line
+from aeflow.state import build_state
 from mailer.signals import sanitise
 from rules.clients import client_of_meeting
 from rules.confirmation import confirmation_key
@@ -41,7 +42,9 @@ def status(args: argparse.Namespace) -> int:
         store = app.store
         outbox = {str(r["key"]): r for r in store.outbox_all()}
         deliveries = {str(r["key"]): delivery_from_record(r) for r in store.deliveries()}
-        meetings = sorted((meeting_from_record(r) for r in store.meetings()), key=lambda m: m.start)
+        # The meetings as the planner sees them: with the responses that came by mail.
+        view = build_state(app, frozenset(), None)
+        meetings = sorted(view.meetings, key=lambda m: m.start)
     finally:
         app.close()
     planned = {a.key: a for a in (*current.due, *current.upcoming)}
@@ -56,14 +59,18 @@ def status(args: argparse.Namespace) -> int:
         key = confirmation_key(meeting)
         record, delivery = outbox.get(key), deliveries.get(key)
         if record and record.get("status") == "sent":
-            print(f"    confirmation sent {record.get('sent_at', '')[:16].replace('T', ' ')} UTC")
+            sent_at = parse_iso(str(record["sent_at"])) if record.get("sent_at") else None
+            print(f"    confirmation sent {_when(sent_at, zone)}")
         elif key in planned:
             print(f"    confirmation due {_when(planned[key].due, zone)}")
         elif record:
             print(f"    confirmation {record.get('status')}: {record.get('reason', '')}")
         for attendee in meeting.attendees:
             state = delivery.status_of(attendee.person.email) if delivery else None
-            tracked = f"{state.status.value} ({state.detail.split('|')[0]})" if state else "-"
+            tracked = "-"
+            if state is not None:
+                detail = state.detail.split("|")[0]
+                tracked = f"{state.status.value} ({detail})" if detail else state.status.value
             print(
                 f"    {sanitise(attendee.person.email, 60):<36} {attendee.response.value:<13} "
                 f"{tracked}"
@@ -72,12 +79,19 @@ def status(args: argparse.Namespace) -> int:
         print("  none")
     print("\nAwaiting confirmation:")
     waiting = 0
+    chased = {m.key: confirmation_key(m) for m in meetings if not m.cancelled}
+    clients = {c.name: c for c in app.config.clients}
     for delivery in deliveries.values():
-        if not delivery.open:
+        client = clients.get(delivery.client)
+        if not delivery.open or client is None:
             continue
+        if delivery.meeting and chased.get(delivery.meeting) != delivery.key:
+            continue  # about a meeting that moved or was cancelled: no longer chased
         for recipient in delivery.recipients:
             if recipient.status.value not in ("sent", "delivered", "failed"):
                 continue
+            if not client.owns_address(recipient.email):
+                continue  # colleagues copied on client mail are not chased
             waiting += 1
             tail = f"{key_part(delivery.key)}:{key_part(recipient.email)}"
             deadlines = [
