@@ -108,6 +108,39 @@ def build_parser() -> argparse.ArgumentParser:
     planned.add_argument("--until", help="up to this time (default: the next 7 days)")
     planned.set_defaults(handler=_lazy("aeflow.commands.status", "plan"))
 
+    minutes = commands.add_parser(
+        "minutes",
+        help="minutes owed, taken in and sent",
+        description="Minutes within 24 hours of every client meeting: submit them (Markdown or "
+        "text, or reply to aeflow's prompt), list what is owed, show what was taken in.",
+    )
+    minutes_commands = minutes.add_subparsers(dest="minutes_command", required=True)
+    submit = minutes_commands.add_parser(
+        "submit",
+        help="take in the minutes of a meeting (they then go to every attendee)",
+        description="Take in the minutes of MEETING (its key from `aeflow minutes list`, a "
+        "prefix of it, or its exact subject) from --file or standard input. The sections "
+        "Conclusions / Next steps (what - owner - due date) / Open questions are read when "
+        "present; otherwise the whole text is sent.",
+    )
+    submit.add_argument("meeting", metavar="MEETING")
+    submit.add_argument("-c", "--config", type=Path, required=True, metavar="FILE")
+    submit.add_argument("--file", type=Path, help="read the minutes from this file")
+    submit.add_argument(
+        "--correction", action="store_true", help="send a clearly marked corrected version"
+    )
+    submit.add_argument("--now", help=argparse.SUPPRESS)
+    submit.set_defaults(handler=_lazy("aeflow.commands.minutes", "submit"))
+    owed = minutes_commands.add_parser("list", help="client meetings ended and their minutes")
+    owed.add_argument("-c", "--config", type=Path, required=True, metavar="FILE")
+    owed.add_argument("--now", help="as of this time (ISO 8601; default: now)")
+    owed.set_defaults(handler=_lazy("aeflow.commands.minutes", "list_owed"))
+    shown = minutes_commands.add_parser("show", help="the minutes taken in for a meeting")
+    shown.add_argument("meeting", metavar="MEETING")
+    shown.add_argument("-c", "--config", type=Path, required=True, metavar="FILE")
+    shown.add_argument("--now", help=argparse.SUPPRESS)
+    shown.set_defaults(handler=_lazy("aeflow.commands.minutes", "show"))
+
     demo = commands.add_parser(
         "demo",
         help="run aeflow through a simulated week of client work",

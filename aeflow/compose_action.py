@@ -23,7 +23,7 @@ from rules.model import Action, Delivery, Person, RecipientStatus
 from rules.planning import CLIENT_KINDS
 
 # Kinds whose mail starts a chain of its own: tracked until each client recipient confirms it.
-CHAIN_KINDS = frozenset({"confirmation"})
+CHAIN_KINDS = frozenset({"confirmation", "minutes"})
 KIND_OF_PREFIX = {
     "confirm": "confirmation",
     "decision": "decision_alert",
@@ -32,6 +32,12 @@ KIND_OF_PREFIX = {
     "escalate": "escalation",
     "digest": "escalation",
     "bounce": "bounce_alert",
+    "minutes": "minutes",
+    "minutes-prompt": "minutes_prompt",
+    "minutes-remind": "minutes_reminder",
+    "minutes-late": "escalation",
+    "minutes-note": "minutes_problem",
+    "followup": "followup_reminder",
 }
 
 
@@ -61,10 +67,16 @@ class ActionComposer:
             "ae": {"name": self.ae.name, "email": self.ae.email, "phone": self.config.ae.phone},
             "now_local": local_now_text(action.due, self.zone),
         }
+        in_reply_to = ""
+        if action.kind == "minutes_reminder":
+            # In the prompt's thread, naming it: a reply to either is taken in.
+            prompt = store.outbox_get(action.key.replace("minutes-remind:", "minutes-prompt:", 1))
+            if prompt is not None and prompt.get("status") == "sent":
+                context["prompt_subject"] = str(prompt.get("subject", context["prompt_subject"]))
+                in_reply_to = str(prompt.get("message_id", ""))
         rendered = self.renderer.render(action.kind, action.language, context)
         names = _names_in(action.data)
         headers: dict[str, str] = {}
-        in_reply_to = ""
         if action.chain:
             headers[CHAIN_HEADER] = action.chain
             original = store.delivery_get(action.chain)
@@ -73,7 +85,7 @@ class ActionComposer:
         if action.covers:
             headers[COVERS_HEADER] = " ".join(action.covers)
         meeting_key = str(action.data.get("meeting_key", ""))
-        if action.kind in CHAIN_KINDS and meeting_key:
+        if meeting_key:
             headers[MEETING_HEADER] = meeting_key
             meeting = store.get_meeting(meeting_key)
             if meeting is not None:

@@ -86,6 +86,26 @@ WEEKLY = "weekly.demo@agency.example"
 REVIEW = "review.demo@agency.example"
 PACKAGING = "packaging.demo@agency.example"
 MEDIA = "media.demo@agency.example"
+BRIEF_MINUTES = """## Conclusions / 结论
+- Summer campaign targets young families in tier-2 cities.
+- Two creative directions go forward: "Cool Down Together" and "Summer Stories".
+
+## Next steps / 下一步 (what - owner - due date)
+- Revise the key visual for both directions - Mei Zhang - {due}
+- Send the media budget split - Tom Lee - {due}
+
+## Open questions / 待定问题
+- Does the budget include outdoor media?
+"""
+WEEKLY_MINUTES = """## Conclusions / 结论
+- 新品包装沿用绿色主色调。
+
+## Next steps / 下一步 (what - owner - due date)
+- 提交包装设计二稿 - 赵婷 - {due}
+
+## Open questions / 待定问题
+- 无
+"""
 AGENDA = (
     "Agenda:\n1. The brief and its goals - 30 min\n2. Creative directions - 45 min\n"
     "3. Next steps - 15 min"
@@ -193,7 +213,7 @@ def events(week: list[date], eve: date) -> list[Event]:
             sequence="1",
         )
 
-    return [
+    found = [
         Event(
             local(eve, "11:00"),
             "Jane replies to the brief's confirmation",
@@ -228,6 +248,21 @@ def events(week: list[date], eve: date) -> list[Event]:
             local(wed, "14:00"), "the AE moves 包装设计确认 from Thursday to Friday", move_packaging
         ),
         Event(
+            local(mon, "14:00"),
+            "the AE replies to the minutes prompt of the brief",
+            lambda w: w.ae_reply("brief", BRIEF_MINUTES.format(due=wed.isoformat())),
+        ),
+        Event(
+            local(wed, "16:00"),
+            "the AE replies, late, with the weekly meeting's minutes",
+            lambda w: w.ae_reply("weekly", WEEKLY_MINUTES.format(due=fri.isoformat())),
+        ),
+        Event(
+            local(wed, "17:00"),
+            "the AE replies to the review's prompt without writing anything",
+            lambda w: w.ae_reply("review", ""),
+        ),
+        Event(
             local(thu, "11:00"),
             "刘总's mail client sends a read receipt",
             lambda w: w.read_receipt(LIU, "confirm:", "packaging"),
@@ -238,6 +273,7 @@ def events(week: list[date], eve: date) -> list[Event]:
             lambda w: w.reply(LIU, "confirm:", "packaging", "收到，周五准时参加。"),
         ),
     ]
+    return sorted(found, key=lambda e: e.at)
 
 
 def ticks(eve: date, friday: date, step: timedelta, extra: list[datetime]) -> list[datetime]:

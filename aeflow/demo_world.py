@@ -129,6 +129,32 @@ Content-Transfer-Encoding: 8bit
 """
         )
 
+    def ae_reply(self, uid: str, text: str) -> None:
+        """The AE answers the minutes prompt from their mail client, quoting it as clients do."""
+        found = self.sent("minutes-prompt:", uid)
+        if found is None:
+            return
+        original, subject = found
+        quoted = "\n".join("> " + line for line in ("(the form aeflow sent)",))
+        self.deliver(
+            f"""From: 王小明 <{AE}>
+To: {AE}
+Subject: Re: {subject}
+Date: {format_datetime(self.now)}
+Message-ID: {self._id("agency.example")}
+In-Reply-To: {original}
+References: {original}
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+{text}
+
+On {format_datetime(self.now)}, aeflow <{AE}> wrote:
+{quoted}
+"""
+        )
+
     def respond(self, who: tuple[str, str], uid: str, partstat: str, verb: str) -> None:
         stamp = self.now.strftime("%Y%m%dT%H%M%SZ")
         self.deliver(

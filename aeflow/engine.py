@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aeflow.bootstrap import App
-from aeflow.compose_action import ActionComposer
+from aeflow.compose_action import KIND_OF_PREFIX, ActionComposer
 from aeflow.records import iso, parse_iso
 from aeflow.state import build_state, close_old_deliveries, done_keys
 from aeflow.sync import SyncReport, sync_once
@@ -98,7 +98,8 @@ class Engine:
             record.key,
             {
                 "status": SENT,
-                "kind": record.key.split(":", 1)[0],
+                "kind": KIND_OF_PREFIX.get(record.key.split(":", 1)[0], ""),
+                "meeting": record.meeting,
                 "message_id": record.message_id,
                 "sent_at": iso(record.sent_at),
                 "recipients": list(record.recipients),
@@ -185,6 +186,7 @@ class Engine:
             "covers": list(action.covers),
             "chain": action.chain,
             "client": action.client,
+            "meeting": str(action.data.get("meeting_key", "")),
             "started": iso(started),
         }
         store.outbox_put(action.key, intent)  # written to disk before anything leaves
@@ -203,7 +205,13 @@ class Engine:
         with store.batch():
             store.outbox_put(
                 action.key,
-                {**intent, "status": SENT, "message_id": message_id, "sent_at": iso(sent_at)},
+                {
+                    **intent,
+                    "status": SENT,
+                    "message_id": message_id,
+                    "sent_at": iso(sent_at),
+                    "subject": str(message.get("Subject", "")),
+                },
             )
             for covered in action.covers:
                 store.outbox_put(covered, {"status": SENT, "via": action.key})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from aeflow.bootstrap import App
 from aeflow.records import delivery_from_record, meeting_from_record, parse_iso
 from aeflow.store import Store
+from rules.minutes import FollowUp, MinutesNote, MinutesRecord
 from rules.model import Person, Response
 from rules.planning import AEInfo, PlanState
 from rules.responses import MailedResponse, overlay
@@ -47,6 +49,38 @@ def build_state(app: App, done: frozenset[str], not_before: datetime | None) -> 
         done=done,
         workdays=app.workdays,
         not_before=not_before,
+        minutes=tuple(minutes_from_record(r) for r in store.minutes_all()),
+        minutes_notes=tuple(
+            MinutesNote(
+                id=str(r["key"]),
+                meeting_subject=str(r.get("meeting_subject", "")),
+                reply_subject=str(r.get("reply_subject", "")),
+                reason=str(r.get("reason", "")),
+                at=parse_iso(str(r["at"])),
+                command=str(r.get("command", "")),
+            )
+            for r in store.minutes_notes()
+        ),
+    )
+
+
+def minutes_from_record(record: dict[str, Any]) -> MinutesRecord:
+    return MinutesRecord(
+        meeting=str(record["meeting"]),
+        version=int(record.get("version", 1)),
+        submitted_at=parse_iso(str(record["submitted_at"])),
+        text=str(record.get("text", "")),
+        conclusions=tuple(record.get("conclusions", [])),
+        next_steps=tuple(
+            FollowUp(
+                what=str(s.get("what", "")),
+                owner=str(s.get("owner", "")),
+                due=date.fromisoformat(s["due"]) if s.get("due") else None,
+            )
+            for s in record.get("next_steps", [])
+        ),
+        questions=tuple(record.get("questions", [])),
+        structured=bool(record.get("structured", True)),
     )
 
 

@@ -229,6 +229,24 @@ class Store:
     def responses(self) -> list[Record]:
         return self._all(schema.RESPONSES)
 
+    # --- minutes ---
+
+    def minutes_put(self, key: str, record: Mapping[str, object]) -> None:
+        """Minutes taken in for a meeting, keyed ``<meeting key>|v<version>``."""
+        self._put(schema.MINUTES, key, _record(key, record))
+
+    def minutes_get(self, key: str) -> Record | None:
+        return self._get(schema.MINUTES, key)
+
+    def minutes_all(self) -> list[Record]:
+        return self._all(schema.MINUTES)
+
+    def minutes_note_put(self, key: str, record: Mapping[str, object]) -> None:
+        self._put(schema.MINUTES_NOTES, key, _record(key, record))
+
+    def minutes_notes(self) -> list[Record]:
+        return self._all(schema.MINUTES_NOTES)
+
     def delivery_by_message_id(self, message_id: str) -> Record | None:
         """The delivery whose mail had this Message-ID (with or without angle brackets)."""
         normalised = _message_id(message_id)

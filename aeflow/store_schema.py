@@ -23,9 +23,11 @@ OUTBOX = "outbox"
 DELIVERIES = "deliveries"
 SIGNALS = "signals"
 RESPONSES = "responses"
+MINUTES = "minutes"
+MINUTES_NOTES = "minutes_notes"
 
 # Tables whose documents are records keyed by ``key``, and those holding one value per name.
-RECORD_TABLES = (MEETINGS, OUTBOX, DELIVERIES, SIGNALS, RESPONSES)
+RECORD_TABLES = (MEETINGS, OUTBOX, DELIVERIES, SIGNALS, RESPONSES, MINUTES, MINUTES_NOTES)
 VALUE_TABLES = (META, SYNC)
 KEYED_TABLES = RECORD_TABLES + VALUE_TABLES
 

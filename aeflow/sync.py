@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from aeflow.bootstrap import App
+from aeflow.minutes_intake import take_reply
 from aeflow.records import (
     delivery_from_record,
     delivery_to_record,
@@ -67,6 +68,7 @@ def sync_once(app: App) -> SyncReport:
             if store.signal_add(signal_to_record(signal)):
                 report.signals.append(signal)
                 report.tracked.extend(track(store, signal))
+                take_reply(app, signal)
         store.set_sync_state(INBOX, inbox.state)
         report.problems.extend(inbox.problems)
     for problem in report.problems:

@@ -98,6 +98,18 @@ class MaildirMailbox:
                     continue
         return self._clock()
 
+    def fetch(self, message_id: str) -> bytes | None:
+        wanted = message_id.strip().strip("<>")
+        for maildir_key in self._inbox.iterkeys():
+            try:
+                with self._inbox.get_file(maildir_key) as handle:
+                    headers = BytesHeaderParser(policy=policy.default).parse(handle)  # type: ignore[arg-type]
+                if str(headers.get("Message-ID", "")).strip().strip("<>") == wanted:
+                    return self._inbox.get_bytes(maildir_key)
+            except (KeyError, OSError, ValueError):
+                continue
+        return None
+
     # --- outbound -------------------------------------------------------------------------------
 
     def send(self, message: EmailMessage, key: str) -> str:

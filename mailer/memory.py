@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.utils import format_datetime, make_msgid
 
 from mailer.port import KEY_HEADER, MailChanges, SentRecord
@@ -41,6 +43,14 @@ class MemoryMailbox:
             except UnreadableInput as error:
                 problems.append(Problem(f"inbox#{index}", error.reason))
         return MailChanges(tuple(signals), tuple(problems), json.dumps({"next": len(self._inbox)}))
+
+    def fetch(self, message_id: str) -> bytes | None:
+        wanted = message_id.strip().strip("<>")
+        for raw, _ in self._inbox:
+            headers = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+            if str(headers.get("Message-ID", "")).strip().strip("<>") == wanted:
+                return raw
+        return None
 
     def send(self, message: EmailMessage, key: str) -> str:
         stamp(message, key, self._domain, self._clock())

@@ -14,6 +14,8 @@ Contract (every adapter passes ``tests/contract/test_mail_contract.py``):
   It is how a crash between "about to send" and "marked sent" is resolved: the mailbox is the truth.
 - ``sent_since(since)`` lists every stamped message in Sent from ``since`` on, for rebuilding a lost
   store before anything is sent.
+- ``fetch(message_id)`` returns the raw bytes of the inbox message with that Message-ID (with or
+  without angle brackets), or ``None``: how a reply's text is read when its signal calls for it.
 """
 
 from __future__ import annotations
@@ -72,4 +74,8 @@ class MailBackend(Protocol):
 
     def sent_since(self, since: datetime) -> Iterator[SentRecord]:
         """Every stamped message in Sent from ``since`` on."""
+        ...
+
+    def fetch(self, message_id: str) -> bytes | None:
+        """The raw inbox message with this Message-ID, if it is there."""
         ...

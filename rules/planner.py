@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from rules.confirmation import confirmation_actions, decision_actions
+from rules.minutes import minutes_actions, note_actions
 from rules.model import Action, require_aware
 from rules.planning import IMMEDIATE_KINDS, Plan, PlanState, Skipped
 from rules.policies import Policies
@@ -30,6 +31,8 @@ def candidates(now: datetime, state: PlanState, policies: Policies) -> list[Acti
     found.extend(confirmation_actions(state, policies.confirmation, zone))
     found.extend(decision_actions(state, policies.confirmation, zone, now))
     found.extend(receipt_actions(state, policies.receipts, zone))
+    found.extend(minutes_actions(state, policies.minutes, zone, now))
+    found.extend(note_actions(state))
     return found
 
 
@@ -102,7 +105,8 @@ def _digest(actions: Iterable[Action], state: PlanState) -> list[Action]:
             client="",
             language=state.ae.language,
             data={
-                "items": [a.data["item"] for a in escalations],
+                "items": [a.data["item"] for a in escalations if "item" in a.data],
+                "late_minutes": [a.data["late"] for a in escalations if "late" in a.data],
                 "ae": {"name": state.ae.person.name, "email": state.ae.person.email},
             },
             covers=covered,

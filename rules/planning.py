@@ -6,8 +6,12 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from rules.model import Action, Client, Delivery, Meeting, Person
+
+if TYPE_CHECKING:
+    from rules.minutes import MinutesNote, MinutesRecord
 from rules.workdays import WorkingCalendar
 
 
@@ -35,6 +39,8 @@ class PlanState:
     done: frozenset[str]
     workdays: WorkingCalendar
     not_before: datetime | None = None
+    minutes: tuple[MinutesRecord, ...] = ()
+    minutes_notes: tuple[MinutesNote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,9 @@ class Plan:
 
 
 # Kinds whose mail goes to a client: they leave only in working time, and ask for receipts.
-CLIENT_KINDS = frozenset({"confirmation", "receipt_reminder"})
+CLIENT_KINDS = frozenset({"confirmation", "receipt_reminder", "minutes"})
 # Kinds that go out the moment they are due, whatever the hour: the AE must know at once.
-IMMEDIATE_KINDS = frozenset({"decision_alert", "bounce_alert"})
+IMMEDIATE_KINDS = frozenset({"decision_alert", "bounce_alert", "minutes_problem"})
 
 _SAFE = re.compile(r"^[A-Za-z0-9._@+=/-]{1,64}$")
 

@@ -46,8 +46,10 @@ def receipt_actions(state: PlanState, policy: ReceiptsPolicy, zone: ZoneInfo) ->
         meeting = meetings.get(delivery.meeting) if delivery.meeting else None
         # The meeting moved, was cancelled or is gone: chasing a notice of it helps no one (a
         # moved meeting has a confirmation of its own). A bounce is still news.
-        stale = bool(delivery.meeting) and (
-            meeting is None or meeting.cancelled or confirmation_key(meeting) != delivery.key
+        stale = (
+            delivery.kind == "confirmation"
+            and bool(delivery.meeting)
+            and (meeting is None or meeting.cancelled or confirmation_key(meeting) != delivery.key)
         )
         client = next((c for c in state.clients if c.name == delivery.client), None)
         language = client.language if client else ae.language
@@ -74,7 +76,9 @@ def receipt_actions(state: PlanState, policy: ReceiptsPolicy, zone: ZoneInfo) ->
             waiting = WAITING.get(ae.language, WAITING["en"]).format(f"{hours:g}")
             # Nobody needs reminding of a meeting notice once the meeting has begun; the
             # manager still hears that it was never confirmed.
-            remind_until = min(escalate_at, meeting.start) if meeting else escalate_at
+            remind_until = escalate_at
+            if meeting is not None and delivery.kind == "confirmation":
+                remind_until = min(escalate_at, meeting.start)
             yield Action(
                 key=f"remind:{tail}",
                 kind="receipt_reminder",

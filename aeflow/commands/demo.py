@@ -104,9 +104,13 @@ def _why(action: Action) -> str:
     original = data.get("original")
     if isinstance(original, dict):
         return f"about: {original['subject']}"
-    items = data.get("items")
-    if isinstance(items, list):
-        return f"digest of {len(items)} unconfirmed client mail(s)"
+    if action.kind == "minutes_problem":
+        return f"a reply to a minutes prompt not taken in: {data.get('reason')}"
+    items, late = data.get("items"), data.get("late_minutes")
+    if isinstance(items, list) and isinstance(late, list):
+        parts = [f"{len(items)} unconfirmed client mail(s)"] if items else []
+        parts += [f"{len(late)} meeting(s) without minutes"] if late else []
+        return "digest: " + ", ".join(parts)
     return ""
 
 

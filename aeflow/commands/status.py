@@ -16,6 +16,7 @@ from aeflow.state import build_state
 from mailer.signals import sanitise
 from rules.clients import client_of_meeting
 from rules.confirmation import confirmation_key
+from rules.minutes import open_followups
 from rules.planning import key_part
 
 LOOK_AHEAD = timedelta(days=14)
@@ -109,6 +110,14 @@ def status(args: argparse.Namespace) -> int:
             )
     if not waiting:
         print("  nothing")
+    print("\nOpen follow-ups from the minutes:")
+    followups = open_followups(view, now)
+    for meeting, step, owner in followups:
+        due = step.due.isoformat() if step.due else "no date"
+        who = owner or step.owner or "no owner"
+        print(f"  {due}  {sanitise(step.what, 60)}  [{sanitise(who, 40)}]  ({meeting.subject})")
+    if not followups:
+        print("  none")
     print("\nEscalations sent to the manager:")
     escalations = [r for r in outbox.values() if r.get("kind") == "escalation" and r.get("covers")]
     for record in escalations:

@@ -23,7 +23,23 @@ KINDS = (
     "call_note",
     "escalation",
     "bounce_alert",
+    "minutes_prompt",
+    "minutes_reminder",
+    "minutes",
+    "minutes_problem",
+    "followup_reminder",
 )
+# Further cases of a kind, each with golden files of its own: their name -> the kind.
+VARIANTS = {
+    "escalation_with_late_minutes": "escalation",
+    "escalation_late_minutes_only": "escalation",
+    "minutes_corrected": "minutes",
+    "minutes_free_text": "minutes",
+    "minutes_problem_empty": "minutes_problem",
+    "minutes_problem_cancelled": "minutes_problem",
+    "minutes_problem_already_sent": "minutes_problem",
+    "minutes_problem_unknown_meeting": "minutes_problem",
+}
 LANGUAGES = ("en", "zh-CN")
 
 # One Chinese client and one English-speaking client; each language's mail is about the client
@@ -66,6 +82,62 @@ _MEETING = {
         ),
     },
 }
+# What the AE wrote in the minutes of the meeting above: three conclusions, three next steps (the
+# client's one without a date yet) and one open question.
+_MINUTES = {
+    "zh-CN": {
+        "conclusions": [
+            "客户选定B方案（“自然好味道”）作为春季新品上市的主创意方向。",
+            "上市日期维持2027年3月15日不变，传播期为3月1日起的六周。",
+            "媒介预算上限为120万元，含制作费。",
+        ],
+        "next_steps": [
+            {"what": "根据新产品照片修改B方案主视觉", "owner": "陈磊", "due": "2026-12-04"},
+            {"what": "提交制作与媒介的更新报价单", "owner": "王芳", "due": "2026-12-02"},
+            {"what": "确认首批上市的零售渠道合作伙伴", "owner": "李伟", "due": ""},
+        ],
+        "questions": ["华南地区是否同步上市，待客户区域市场部确认。"],
+        "text": "李总确认采用B方案，上市日期维持2027年3月15日。\n"
+        "媒介预算上限120万元，含制作费。\n\n"
+        "我方12月4日前提交修改后的主视觉，12月2日前提交更新报价单；零售渠道由李总确认。\n\n"
+        "待定：华南地区是否同步上市。",
+    },
+    "en": {
+        "conclusions": [
+            'Northwind chose creative route B ("Find your trail") for the spring launch.',
+            "The launch date stays 15 March 2027; the campaign runs for six weeks from 1 March.",
+            "The media budget is capped at CNY 1.2 million, production included.",
+        ],
+        "next_steps": [
+            {
+                "what": "Revise the route B key visual with the new product photos",
+                "owner": "Lei Chen",
+                "due": "2026-12-04",
+            },
+            {
+                "what": "Send the updated quotation for production and media",
+                "owner": "Fang Wang",
+                "due": "2026-12-02",
+            },
+            {
+                "what": "Confirm the retail partners for the in-store launch",
+                "owner": "Emma Clarke",
+                "due": "",
+            },
+        ],
+        "questions": [
+            "Whether Hong Kong launches at the same time; Northwind's regional team decides."
+        ],
+        "text": "Emma confirmed route B. The launch date stays 15 March 2027.\n"
+        "Media budget capped at CNY 1.2 million, production included.\n\n"
+        "We send the revised key visual by 4 December and the updated quotation by "
+        "2 December; Emma confirms the retail partners.\n\n"
+        "Still open: whether Hong Kong launches at the same time.",
+    },
+}
+# The invitation's answers, in the order of the attendees: decider, buyer, AE, creative.
+_RESPONSES = ("accepted", "declined", "accepted", "needs-action")
+_MEETING_KEY = "3b8f2c1e-6a4d-4f0b-9c2e-71d5a0e9b6f4"
 _WAITING = {
     "zh-CN": {"hours": "4个工作小时", "day": "1个工作日", "days": "2个工作日"},
     "en": {"hours": "4 working hours", "day": "1 working day", "days": "2 working days"},
@@ -104,6 +176,14 @@ def sample_context(kind: str, language: str) -> dict[str, object]:
     }
     confirmation = {"subject": _confirmation_subject(language), "kind": "confirmation"}
     original = {**confirmation, "sent": "2026-11-27 10:00"}
+    answered = {
+        **meeting,
+        "attendees": [
+            {**attendee, "response": response}
+            for attendee, response in zip(meeting["attendees"], _RESPONSES, strict=True)
+        ],
+    }
+    written = _MINUTES[language]
     common: dict[str, object] = {"ae": ae, "now_local": "2026-11-27 16:00"}
     per_kind: dict[str, dict[str, object]] = {
         "confirmation": {"meeting": meeting, "client": client},
@@ -122,7 +202,7 @@ def sample_context(kind: str, language: str) -> dict[str, object]:
             "client": client,
             "waiting": _WAITING[language]["hours"],
         },
-        "escalation": {"items": _escalation_items(language)},
+        "escalation": {"items": _escalation_items(language), "late_minutes": []},
         "bounce_alert": {
             "original": original,
             "recipient": people["buyer"],
@@ -131,8 +211,101 @@ def sample_context(kind: str, language: str) -> dict[str, object]:
             "reason": f"550 5.1.1 <{people['buyer']['email']}>: Recipient address rejected: "
             "User unknown in virtual mailbox table",
         },
+        "minutes_prompt": {
+            "meeting": answered,
+            "client": client,
+            "deadline": "2026-12-01 11:30",
+            "now_local": "2026-11-30 11:40",
+        },
+        "minutes_reminder": {
+            "meeting": answered,
+            "client": client,
+            "deadline": "2026-12-01 11:30",
+            "prompt_subject": _prompt_subject(language),
+            "now_local": "2026-12-01 07:30",
+        },
+        "minutes": {
+            "meeting": answered,
+            "client": client,
+            "conclusions": written["conclusions"],
+            "next_steps": written["next_steps"],
+            "questions": written["questions"],
+            "text": written["text"],
+            "structured": True,
+            "corrected": False,
+            "version": 1,
+            "late": False,
+            "now_local": "2026-11-30 16:45",
+        },
+        "minutes_problem": {
+            "reason": "too-long",
+            "meeting_subject": words["subject"],
+            "reply_subject": _reply_prefix(language) + _prompt_subject(language),
+            "limit_kb": 200,
+            "command": f"aeflow minutes submit {_MEETING_KEY} --file minutes.md",
+            "now_local": "2026-11-30 15:05",
+        },
+        "followup_reminder": {
+            "step": written["next_steps"][0],
+            "meeting": answered,
+            "client": client,
+            "now_local": "2026-12-03 10:00",
+        },
     }
     return {**common, **per_kind[kind]}
+
+
+def variant_context(name: str, language: str) -> dict[str, object]:
+    """The context of the kind ``VARIANTS[name]``, changed to show that case."""
+    context = sample_context(VARIANTS[name], language)
+    late = _late_minutes()
+    changes: dict[str, dict[str, object]] = {
+        "escalation_with_late_minutes": {"late_minutes": late[:1]},
+        "escalation_late_minutes_only": {
+            "items": [],
+            "late_minutes": late,
+            "now_local": "2026-11-27 15:30",
+        },
+        # A correction sent after the deadline: the client sees the correction, not the lateness.
+        "minutes_corrected": {
+            "corrected": True,
+            "version": 2,
+            "late": True,
+            "now_local": "2026-12-01 12:10",
+        },
+        # Minutes without the form's headings go as the AE wrote them.
+        "minutes_free_text": {
+            "structured": False,
+            "conclusions": [],
+            "next_steps": [],
+            "questions": [],
+        },
+        "minutes_problem_empty": {"reason": "empty"},
+        "minutes_problem_cancelled": {"reason": "cancelled"},
+        "minutes_problem_already_sent": {
+            "reason": "already-sent",
+            "command": f"aeflow minutes submit {_MEETING_KEY} --file minutes.md --correction",
+            "now_local": "2026-12-01 09:15",
+        },
+        # The meeting is gone from the store, so there is neither its subject nor a command.
+        "minutes_problem_unknown_meeting": {
+            "reason": "unknown-meeting",
+            "meeting_subject": "",
+            "command": "",
+        },
+    }
+    return {**context, **changes[name]}
+
+
+def _prompt_subject(language: str) -> str:
+    meeting, client = _MEETING[language], _PEOPLE[language]["client"]
+    if language == "zh-CN":
+        return f"请填写会议纪要：{meeting['subject']}（{client['name']}，2026-11-30）"
+    return f"Please write the minutes: {meeting['subject']} ({client['name']}, 2026-11-30)"
+
+
+def _reply_prefix(language: str) -> str:
+    return "回复：" if language == "zh-CN" else "Re: "
 
 
 def _confirmation_subject(language: str) -> str:
@@ -158,6 +331,23 @@ def _escalation_items(language: str) -> list[dict[str, object]]:
             "recipient": _PEOPLE["en"]["decider"],
             "sent": "2026-11-26 17:55",
             "waiting": waiting["day"],
+        },
+    ]
+
+
+def _late_minutes() -> list[dict[str, object]]:
+    return [
+        {
+            "client": _PEOPLE["zh-CN"]["client"]["name"],
+            "subject": "2027春季新品上市客户简报会",
+            "date": "2026-11-26",
+            "deadline": "2026-11-27 15:30",
+        },
+        {
+            "client": _PEOPLE["en"]["client"]["name"],
+            "subject": "Q1 2027 media plan review",
+            "date": "2026-11-26",
+            "deadline": "2026-11-27 11:00",
         },
     ]
 
@@ -191,6 +381,15 @@ def renderer() -> Renderer:
 def test_each_mail_reads_as_its_golden_files(renderer: Renderer, kind: str, language: str) -> None:
     mail = renderer.render(kind, language, sample_context(kind, language))
     assert_matches_golden(mail, language, kind)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", VARIANTS)
+def test_each_further_case_reads_as_its_golden_files(
+    renderer: Renderer, name: str, language: str
+) -> None:
+    mail = renderer.render(VARIANTS[name], language, variant_context(name, language))
+    assert_matches_golden(mail, language, name)
 
 
 def test_every_kind_the_planner_sends_has_built_in_templates(renderer: Renderer) -> None:
