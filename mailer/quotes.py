@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from email.message import EmailMessage, Message
+from email.message import Message
 
 from mailer.headers import content_type, header, iter_parts, part_text, sanitise
 from mailer.html_text import read_html
@@ -40,7 +40,6 @@ __all__ = [
     "HTML_FACTOR",
     "Reply",
     "read_reply",
-    "reply_text",
     "strip_quoted",
     "unflow",
 ]
@@ -90,11 +89,6 @@ class Reply:
     text: str
     truncated: bool
     quoted: str = ""
-
-
-def reply_text(message: EmailMessage, *, limit: int = DEFAULT_LIMIT) -> str:
-    """The text the sender of ``message`` wrote; see ``read_reply``."""
-    return read_reply(message, limit=limit).text
 
 
 def read_reply(message: Message, *, limit: int = DEFAULT_LIMIT) -> Reply:

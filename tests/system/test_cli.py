@@ -159,6 +159,11 @@ def test_the_demo_week_shows_every_policy_acting_and_leaves_mail_that_opens(
         "call_note",
         "escalation",
         "bounce_alert",
+        "minutes_prompt",
+        "minutes",
+        "minutes_reminder",
+        "minutes_problem",
+        "followup_reminder",
     ):
         assert counts["sent"].get(kind, 0) >= 1, kind
     files = sorted((folder / "eml").glob("*.eml"))
@@ -173,6 +178,7 @@ def test_the_demo_week_shows_every_policy_acting_and_leaves_mail_that_opens(
     assert text.returncode == 0, text.stderr
     assert "world      刘总 declines the weekly meeting" in text.stdout
     assert "decision_alert" in text.stdout
+    assert "meeting(s) without minutes" in text.stdout  # the late minutes reached the manager
     status = aeflow("status", "-c", str(folder / "aeflow.toml"))
     assert status.returncode == 0, status.stderr
     assert "Awaiting confirmation" in status.stdout
