@@ -15,10 +15,9 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from mailer.minutes_text import is_empty_minutes, parse_minutes, reply_text
-
 from aeflow.bootstrap import App
 from aeflow.records import iso, meeting_from_record
+from mailer.minutes_text import is_empty_minutes, parse_minutes, read_reply
 from mailer.signals import sanitise
 from rules.clients import client_of_meeting
 from rules.errors import UnreadableInput, UserError
@@ -134,13 +133,14 @@ def take_reply(app: App, signal: Signal) -> None:
     message = message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
     try:
-        text = reply_text(message, limit=LIMIT + 1)
+        reply = read_reply(message, limit=LIMIT)
     except UnreadableInput:
-        text = ""
+        reply = None
+    text = reply.text if reply is not None else ""
     reason = ""
     if meeting.cancelled:
         reason = "cancelled"
-    elif len(text) > LIMIT:
+    elif reply is not None and reply.truncated:
         reason = "too-long"
     elif is_empty_minutes(parse_minutes(text, today=now.astimezone(app.zone).date())):
         reason = "empty"

@@ -135,8 +135,7 @@ def test_an_unfilled_quoted_form_leaves_a_headingless_reply_as_written() -> None
 
 def golden_prompt(language: str, suffix: str) -> str:
     path = GOLDEN / language / f"minutes_prompt.{suffix}"
-    if not path.is_file():
-        pytest.skip(f"{path} (the rendered prompt) is missing")
+    assert path.is_file(), f"{path} (the rendered prompt, a golden file) is missing"
     return path.read_text(encoding="utf-8")
 
 
