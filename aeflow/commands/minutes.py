@@ -6,23 +6,13 @@ import argparse
 import sys
 from zoneinfo import ZoneInfo
 
-from aeflow.bootstrap import App, bootstrap
-from aeflow.clock import Clock, FixedClock, SystemClock, parse_instant
-from aeflow.config import load_config
+from aeflow.commands.common import open_app
 from aeflow.minutes_intake import find_meeting, store_minutes, versions
 from aeflow.records import meeting_from_record, parse_iso
 from mailer.signals import sanitise
 from rules.clients import client_of_meeting
 from rules.errors import UserError
 from rules.minutes import minutes_key, prompt_key
-
-
-def _app(args: argparse.Namespace) -> tuple[App, ZoneInfo]:
-    config = load_config(args.config)
-    clock: Clock = (
-        FixedClock(parse_instant(args.now, config.ae.timezone)) if args.now else SystemClock()
-    )
-    return bootstrap(config, clock), ZoneInfo(config.ae.timezone)
 
 
 def submit(args: argparse.Namespace) -> int:
@@ -35,7 +25,7 @@ def submit(args: argparse.Namespace) -> int:
         if sys.stdin.isatty():
             print("Type the minutes, then Ctrl-D:", file=sys.stderr)
         text = sys.stdin.read()
-    app, _ = _app(args)
+    app, _ = open_app(args)
     try:
         meeting = find_meeting(app, args.meeting)
         record = store_minutes(
@@ -53,7 +43,7 @@ def submit(args: argparse.Namespace) -> int:
 
 
 def list_owed(args: argparse.Namespace) -> int:
-    app, zone = _app(args)
+    app, zone = open_app(args)
     try:
         now = app.clock.now()
         policy = app.config.policies.minutes
@@ -90,7 +80,7 @@ def list_owed(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
-    app, zone = _app(args)
+    app, zone = open_app(args)
     try:
         meeting = find_meeting(app, args.meeting)
         taken = versions(app, meeting.key)

@@ -6,9 +6,8 @@ import argparse
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from aeflow.bootstrap import App, bootstrap
-from aeflow.clock import Clock, FixedClock, SystemClock, parse_instant
-from aeflow.config import load_config
+from aeflow.clock import parse_instant
+from aeflow.commands.common import open_app
 from aeflow.engine import Engine
 from aeflow.records import delivery_from_record, parse_iso
 from aeflow.report import meeting_line
@@ -22,20 +21,12 @@ from rules.planning import key_part
 LOOK_AHEAD = timedelta(days=14)
 
 
-def _app(args: argparse.Namespace) -> tuple[App, ZoneInfo]:
-    config = load_config(args.config)
-    clock: Clock = (
-        FixedClock(parse_instant(args.now, config.ae.timezone)) if args.now else SystemClock()
-    )
-    return bootstrap(config, clock), ZoneInfo(config.ae.timezone)
-
-
 def _when(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%m-%d %a %H:%M") if moment else "-"
 
 
 def status(args: argparse.Namespace) -> int:
-    app, zone = _app(args)
+    app, zone = open_app(args)
     try:
         now = app.clock.now()
         engine = Engine(app)
@@ -130,7 +121,7 @@ def status(args: argparse.Namespace) -> int:
 
 
 def plan(args: argparse.Namespace) -> int:
-    app, zone = _app(args)
+    app, zone = open_app(args)
     try:
         now = app.clock.now()
         until = (
