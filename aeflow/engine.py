@@ -128,7 +128,7 @@ class Engine:
         store = self.app.store
         installed = store.meta_get(INSTALLED_AT)
         not_before = None if self.catch_up or installed is None else parse_iso(str(installed))
-        state = build_state(self.app, done_keys(store, DONE_STATUSES), not_before)
+        state = build_state(self.app, done_keys(store, DONE_STATUSES), not_before, now)
         return plan(now, state, self.app.config.policies)
 
     def tick(

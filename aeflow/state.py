@@ -10,6 +10,7 @@ from typing import Any
 from aeflow.bootstrap import App
 from aeflow.records import delivery_from_record, meeting_from_record, parse_iso
 from aeflow.store import Store
+from aeflow.sync import LOOK_BACK
 from rules.minutes import FollowUp, MinutesNote, MinutesRecord
 from rules.model import Person, Response
 from rules.planning import AEInfo, PlanState
@@ -19,13 +20,19 @@ log = logging.getLogger(__name__)
 
 
 def done_keys(store: Store, statuses: Iterable[str]) -> frozenset[str]:
-    wanted = set(statuses)
-    return frozenset(str(r["key"]) for r in store.outbox_all() if r.get("status") in wanted)
+    return store.outbox_keys(frozenset(statuses))
 
 
-def build_state(app: App, done: frozenset[str], not_before: datetime | None) -> PlanState:
+def build_state(
+    app: App, done: frozenset[str], not_before: datetime | None, now: datetime | None = None
+) -> PlanState:
+    """The planner's view. With ``now``, meetings that ended before the look-back are left out:
+    nothing is planned for them any more, and a long history must not slow every tick."""
     config, store = app.config, app.store
     meetings = [meeting_from_record(r) for r in store.meetings()]
+    if now is not None:
+        horizon = now - max(LOOK_BACK, config.policies.receipts.lookback)
+        meetings = [m for m in meetings if m.end >= horizon]
     responses = [
         MailedResponse(
             uid=str(r["uid"]),

@@ -71,6 +71,7 @@ class Store:
         self._signal_message_ids: set[str] = set()
         self._by_meeting: dict[str, set[str]] = {}
         self._open: set[str] = set()
+        self._outbox_status: dict[str, str] = {}
         document = storage.read()
         for table in schema.KEYED_TABLES:
             entries = document.get(table, {})
@@ -79,6 +80,8 @@ class Store:
             self._index_delivery(entry["key"], entry)
         for entry in document.get(schema.SIGNALS, {}).values():
             self._index_signal(entry)
+        for entry in document.get(schema.OUTBOX, {}).values():
+            self._outbox_status[entry["key"]] = str(entry.get("status", ""))
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Store:
@@ -180,6 +183,11 @@ class Store:
         if not isinstance(plain.get("status"), str) or not plain["status"]:
             raise ValueError(f"outbox record {key!r} has no status")
         self._put(schema.OUTBOX, key, plain)
+        self._outbox_status[key] = str(plain["status"])
+
+    def outbox_keys(self, statuses: frozenset[str]) -> frozenset[str]:
+        """The keys of the actions in any of ``statuses``, from an index (no record is copied)."""
+        return frozenset(k for k, status in self._outbox_status.items() if status in statuses)
 
     def outbox_get(self, key: str) -> Record | None:
         return self._get(schema.OUTBOX, key)
@@ -286,8 +294,11 @@ class Store:
         doc_id = ids.get(key)
         if doc_id is None:
             ids[key] = self._db.table(table).insert(document)
-        else:
-            self._db.table(table).update(_replace_with(document), doc_ids=[doc_id])
+            return
+        stored = self._db.table(table).get(doc_id=doc_id)
+        if stored is not None and dict(stored) == document:
+            return  # nothing changed: the file is not written again for it
+        self._db.table(table).update(_replace_with(document), doc_ids=[doc_id])
 
     def _get(self, table: str, key: str) -> Record | None:
         doc_id = self._ids[table].get(key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from aeflow.bootstrap import App
 from aeflow.minutes_intake import take_reply
@@ -48,8 +48,11 @@ class SyncReport:
 
 def sync_once(app: App) -> SyncReport:
     now = app.clock.now()
-    start = now - max(LOOK_BACK, app.config.policies.receipts.lookback)
-    end = now + app.config.backend.horizon
+    # The window moves once a day (from the AE's midnight), so an unchanged calendar is not
+    # re-read at every tick.
+    midnight = datetime.combine(now.astimezone(app.zone).date(), time(0), tzinfo=app.zone)
+    start = midnight - max(LOOK_BACK, app.config.policies.receipts.lookback)
+    end = midnight + timedelta(days=1) + app.config.backend.horizon
     report = SyncReport()
     store = app.store
     with store.batch():
