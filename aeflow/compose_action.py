@@ -85,10 +85,10 @@ class ActionComposer:
         if action.covers:
             headers[COVERS_HEADER] = " ".join(action.covers)
         meeting_key = str(action.data.get("meeting_key", ""))
-        if meeting_key:
+        if meeting_key and meeting_key.isprintable() and meeting_key.isascii():
             headers[MEETING_HEADER] = meeting_key
             meeting = store.get_meeting(meeting_key)
-            if meeting is not None:
+            if meeting is not None and meeting_key.startswith(str(meeting["uid"])):
                 headers[MEETING_UID_HEADER] = str(meeting["uid"])
         return compose(
             rendered,

@@ -37,6 +37,7 @@ class Daemon:
         self._stop = threading.Event()
         self._tick_lock = threading.Lock()
         self._failures = 0
+        self._blocked_until: datetime | None = None
         self.ticks = 0
         self.scheduler = BlockingScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -56,6 +57,8 @@ class Daemon:
         )
         self.scheduler.add_job(self._tick, DateTrigger(run_date=datetime.now(UTC)), id="wake")
         log.info("aeflow is running; syncing every %s", interval)
+        if self._stop.is_set():  # a signal came while starting up
+            return 0
         try:
             self.scheduler.start()
         finally:
@@ -76,6 +79,9 @@ class Daemon:
         with self._tick_lock:
             if self._stop.is_set():
                 return
+            if self._blocked_until is not None and datetime.now(UTC) < self._blocked_until:
+                return  # backing off: the regular sync job does not hurry a busy server
+            self._blocked_until = None
             try:
                 report = self.engine.tick(stop=self._stop.is_set)
             except TransientError as error:
@@ -117,4 +123,5 @@ class Daemon:
         if retry_after is not None:
             delay = max(delay, timedelta(seconds=retry_after))
         log.warning("backend failure (%s); retrying in %s", error, delay)
-        self._wake_at(datetime.now(UTC) + delay)
+        self._blocked_until = datetime.now(UTC) + delay
+        self._wake_at(self._blocked_until)

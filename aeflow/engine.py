@@ -136,7 +136,8 @@ class Engine:
     ) -> TickReport:
         """Sync, plan and execute once. With ``dry_run`` the inputs are read as usual, but nothing
         is sent and no action is recorded: what would go is returned in ``would_send``."""
-        if not self._started:
+        if not self._started and not dry_run:
+            # A dry run sends nothing, not even an interrupted send left from before.
             self.start()
         now = self.app.clock.now()
         report = TickReport(now)
@@ -192,14 +193,18 @@ class Engine:
         store.outbox_put(action.key, intent)  # written to disk before anything leaves
         try:
             message_id = mail.send(message, action.key)
-        except TransientError:
+        except (TransientError, OSError):
+            # For now (a busy server, a full disk): the next tick tries again.
             store.outbox_put(action.key, {**intent, "status": UNSENT})
             raise
         except Exception as error:
             # Permanent: retrying would fail the same way; say so once and move on.
             reason = sanitise(str(error), 300)
             log.error("fail %s (%s): %s", action.key, action.kind, reason)
-            store.outbox_put(action.key, {**intent, "status": FAILED, "reason": reason})
+            with store.batch():
+                store.outbox_put(action.key, {**intent, "status": FAILED, "reason": reason})
+                for covered in action.covers:  # a digest fails with what it carries
+                    store.outbox_put(covered, {"status": FAILED, "via": action.key})
             return
         sent_at = self.app.clock.now()
         with store.batch():

@@ -173,3 +173,16 @@ def _note(
             "command": command,
         },
     )
+
+
+def note_failure(app: App, signal: Signal, reason: str) -> None:
+    """Tell the AE that their reply could not be taken in, with the command to use instead."""
+    _note(
+        app,
+        signal,
+        "",
+        sanitise(signal.subject, 200),
+        f"error: {sanitise(reason, 200)}",
+        app.clock.now(),
+        f"aeflow minutes submit MEETING -c {shlex.quote(str(app.config.source))} --file minutes.md",
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from aeflow.bootstrap import App
-from aeflow.minutes_intake import take_reply
+from aeflow.minutes_intake import note_failure, take_reply
 from aeflow.records import (
     delivery_from_record,
     delivery_to_record,
@@ -71,7 +71,7 @@ def sync_once(app: App) -> SyncReport:
             if store.signal_add(signal_to_record(signal)):
                 report.signals.append(signal)
                 report.tracked.extend(track(store, signal))
-                take_reply(app, signal)
+                take_reply_safely(app, signal)
         store.set_sync_state(INBOX, inbox.state)
         report.problems.extend(inbox.problems)
     for problem in report.problems:
@@ -129,3 +129,13 @@ def track(store: Store, signal: Signal) -> list[tuple[Signal, Delivery]]:
                 updated.status_of(speaks_for(signal) or updated.recipients[0].email),
             )
     return changed
+
+
+def take_reply_safely(app: App, signal: Signal) -> None:
+    """A reply to a minutes prompt that cannot be taken in for any reason becomes a note to the
+    AE: the signal is stored once, so an error here must not lose the AE's minutes silently."""
+    try:
+        take_reply(app, signal)
+    except Exception as error:  # the note says what went wrong; the sync goes on
+        log.error("a reply to a minutes prompt could not be taken in: %s", error)
+        note_failure(app, signal, str(error))

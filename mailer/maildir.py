@@ -12,6 +12,7 @@ import glob
 import json
 import logging
 import mailbox
+import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -46,6 +47,7 @@ class MaildirMailbox:
         relay: SmtpRelay | None = None,
     ) -> None:
         self._relay = relay
+        self._arrivals: dict[str, datetime] = {}
         self._inbox_path = inbox
         self._sent_path = sent
         self._domain = domain
@@ -62,6 +64,7 @@ class MaildirMailbox:
     def sync_inbox(self, state: str | None) -> MailChanges:
         seen = _read_state(state)
         present = set(self._inbox.keys())
+        self._arrivals = self._list_arrivals()
         signals: list[Signal] = []
         problems: list[Problem] = []
         for key in sorted(present - seen, key=self._arrival_order):
@@ -87,7 +90,27 @@ class MaildirMailbox:
     def _arrival_order(self, key: str) -> tuple[float, str]:
         return (self._received_at(key).timestamp(), key)
 
+    def _list_arrivals(self) -> dict[str, datetime]:
+        """Each inbox message's arrival (its file's mtime), from one listing of new/ and cur/."""
+        arrivals: dict[str, datetime] = {}
+        for sub in ("new", "cur"):
+            try:
+                entries = list(os.scandir(self._inbox_path / sub))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    arrivals[entry.name.split(":", 1)[0]] = datetime.fromtimestamp(
+                        entry.stat().st_mtime, UTC
+                    )
+                except OSError:
+                    continue
+        return arrivals
+
     def _received_at(self, key: str) -> datetime:
+        known = self._arrivals.get(key)
+        if known is not None:
+            return known
         # A Maildir file is named <key> in new/ and <key>:<info> in cur/; its mtime is its arrival.
         for sub in ("new", "cur"):
             folder = self._inbox_path / sub
@@ -195,9 +218,15 @@ class MaildirMailbox:
         return self._sent_since(since)
 
     def _sent_since(self, since: datetime) -> Iterator[SentRecord]:
-        for key in list(self._index_sent()):
+        for key, maildir_key in list(self._index_sent().items()):
+            try:
+                filed = self._record(maildir_key)
+            except (KeyError, OSError):
+                continue
+            if filed is None or filed.sent_at < since:
+                continue  # older drafts are not relayed on the way: only what is asked for
             record = self.find_sent(key)
-            if record is not None and record.sent_at >= since:
+            if record is not None:
                 yield record
 
     def _index_sent(self) -> dict[str, str]:

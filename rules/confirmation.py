@@ -70,7 +70,8 @@ def confirmation_actions(
 
 
 def _confirmations(state: PlanState) -> Mapping[str, Delivery]:
-    return {d.meeting: d for d in state.deliveries if d.kind == "confirmation" and d.meeting}
+    """Confirmation deliveries by key: a meeting's is the one for its current start."""
+    return {d.key: d for d in state.deliveries if d.kind == "confirmation"}
 
 
 def decision_actions(
@@ -90,7 +91,7 @@ def decision_actions(
         ]
         if not deciders:
             continue
-        delivery = confirmations.get(meeting.key)
+        delivery = confirmations.get(confirmation_key(meeting))
         people = []
         for attendee in deciders:
             status = delivery.status_of(attendee.person.email) if delivery else None

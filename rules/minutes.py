@@ -24,6 +24,8 @@ from rules.policies import MinutesPolicy
 
 # The prompt stays useful for a week: an AE may reply late, and late minutes still go out.
 PROMPT_LIFE = timedelta(days=7)
+# Long enough to outlast China's longest holiday (Spring Festival, National Day).
+ESCALATION_LIFE = timedelta(days=14)
 FOLLOWUP_TIME = time(10, 0)
 
 
@@ -120,7 +122,9 @@ def minutes_actions(
                 key=f"minutes-remind:{key_part(meeting.key)}:{stamp(meeting.start)}",
                 kind="minutes_reminder",
                 due=_after(state, policy, meeting.end, policy.reminder_after),
-                expires=deadline,
+                # A deadline on a weekend or holiday still gets its reminder, on the next
+                # working morning just before the escalation.
+                expires=state.workdays.next_working_moment(deadline) + timedelta(hours=1),
                 recipients=(ae.person.email,),
                 client=client.name,
                 language=ae.language,
@@ -135,7 +139,7 @@ def minutes_actions(
                 key=f"minutes-late:{key_part(meeting.key)}:{stamp(meeting.start)}",
                 kind="escalation",
                 due=deadline,
-                expires=meeting.end + PROMPT_LIFE,
+                expires=meeting.end + ESCALATION_LIFE,
                 recipients=(ae.manager,),
                 client=client.name,
                 language=ae.language,

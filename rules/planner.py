@@ -95,6 +95,8 @@ def _digest(actions: Iterable[Action], state: PlanState) -> list[Action]:
         return out
     covered = tuple(a.key for a in escalations)
     digest_id = hashlib.sha256("\n".join(sorted(covered)).encode()).hexdigest()[:16]
+    if f"digest:{digest_id}" in state.done:
+        return out
     out.append(
         Action(
             key=f"digest:{digest_id}",

@@ -94,7 +94,7 @@ def receipt_actions(state: PlanState, policy: ReceiptsPolicy, zone: ZoneInfo) ->
                 key=f"call:{tail}",
                 kind="call_note",
                 due=remind_at,
-                expires=give_up,
+                expires=remind_until if delivery.kind == "confirmation" else give_up,
                 recipients=(ae.person.email,),
                 client=delivery.client,
                 language=ae.language,

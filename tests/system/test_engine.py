@@ -55,9 +55,11 @@ def test_a_confirmation_goes_once_and_a_second_tick_sends_nothing(workspace: Pat
 
 
 def test_a_crash_before_the_send_sends_it_after_the_restart(workspace: Path) -> None:
-    app, _ = open_app(workspace, local(EVE, "10:00"))
+    app, clock = open_app(workspace, local(EVE, "08:00"))
     try:
         engine = Engine(app)
+        engine.tick()  # installed at 08:00; nothing is due yet
+        clock.set(local(EVE, "10:00"))
         key = engine.tick(dry_run=True).would_send[0].key
         # What a crash between "intent written" and "handed to the mailbox" leaves behind.
         app.store.outbox_put(key, {"status": "sending", "kind": "confirmation"})
@@ -179,11 +181,12 @@ def test_a_broken_template_holds_its_action_and_the_rest_go_on(workspace: Path) 
 
 
 class FlakyMail:
-    """A mailbox whose first send fails as a busy server would."""
+    """A mailbox whose first send fails as a busy server (or a full disk) would."""
 
-    def __init__(self, real: object) -> None:
+    def __init__(self, real: object, error: Exception | None = None) -> None:
         self.real = real
         self.failures = 1
+        self.error = error or TransientError("server busy", retry_after=30)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.real, name)
@@ -191,16 +194,23 @@ class FlakyMail:
     def send(self, message: object, key: str) -> str:
         if self.failures:
             self.failures -= 1
-            raise TransientError("server busy", retry_after=30)
+            raise self.error
         return self.real.send(message, key)  # type: ignore[attr-defined,no-any-return]
 
 
-def test_a_transient_failure_leaves_the_action_to_the_next_tick(workspace: Path) -> None:
+@pytest.mark.parametrize(
+    "error",
+    [TransientError("server busy", retry_after=30), OSError(28, "No space left on device")],
+    ids=["busy server", "full disk"],
+)
+def test_a_transient_failure_leaves_the_action_to_the_next_tick(
+    workspace: Path, error: Exception
+) -> None:
     app, clock = open_app(workspace, local(EVE, "10:00"))
-    app.mail = FlakyMail(app.mail)  # type: ignore[assignment]
+    app.mail = FlakyMail(app.mail, error)  # type: ignore[assignment]
     try:
         engine = Engine(app)
-        with pytest.raises(TransientError):
+        with pytest.raises(type(error)):
             engine.tick()
         clock.set(local(EVE, "10:01") + timedelta(seconds=30))
         assert [s.action.kind for s in engine.tick().sent] == ["confirmation"]

@@ -183,3 +183,17 @@ def test_the_next_wake_is_the_earliest_future_action() -> None:
     assert result.next_wake == at(8, 10)
     assert [a.key for a in result.upcoming][:1] == [confirmation_key(second)]
     assert result.upcoming[0].due - at(7, 18) == timedelta(hours=16)
+
+
+def test_an_answer_to_a_moved_meetings_old_notice_does_not_count_for_the_new_time() -> None:
+    old = meeting(start=at(10, 14))
+    moved = replace(old, start=at(9, 14), end=at(9, 15))  # moved a day earlier
+    answered_old = replace(
+        delivery(key=confirmation_key(old), meeting=old.key, sent_at=at(9, 10)),
+        recipients=(RecipientStatus(JANE.email, DeliveryStatus.CONFIRMED, detail="reply"),),
+    )
+    silent_new = delivery(key=confirmation_key(moved), meeting=moved.key, sent_at=at(8, 10))
+    for order in ((answered_old, silent_new), (silent_new, answered_old)):
+        world = state((moved,), order, done=frozenset({confirmation_key(moved)}))
+        alerts = [a for a in plan(at(8, 16), world, POLICIES).due if a.kind == "decision_alert"]
+        assert len(alerts) == 1

@@ -138,3 +138,15 @@ def test_minutes_never_go_to_anyone_outside_the_meetings_attendees(
         if action.kind == "minutes":
             assert set(action.recipients) <= attendees
             assert AE.email not in action.recipients
+
+
+def test_a_friday_meetings_minutes_reminder_is_not_lost_to_the_weekend() -> None:
+    friday = meeting(start=at(11, 15), minutes=60)  # Friday 11 December, 15:00-16:00
+    world = after_confirmation(state((friday,)))
+    world = replace(world, done=world.done | {prompt_key(friday)})
+    friday_evening = plan(at(11, 16, 30), world, POLICIES).due
+    world = replace(world, done=world.done | {a.key for a in friday_evening})
+    # 20 and 24 hours after Friday 16:00 fall on Saturday: both come on Monday morning.
+    monday = plan(at(14, 9), world, POLICIES)
+    assert sorted(a.kind for a in monday.due) == ["escalation", "minutes_reminder"]
+    assert monday.skipped == ()

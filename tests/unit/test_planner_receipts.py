@@ -139,3 +139,19 @@ def test_a_bounce_fails_its_recipient_with_status_and_reason() -> None:
     entry = bounced.status_of(TOM.email)
     assert entry is not None and entry.status is DeliveryStatus.FAILED
     assert entry.detail == "5.1.1|unknown user"
+
+
+def test_a_digest_already_done_is_not_built_again_from_what_it_covered() -> None:
+    first = delivery(key="confirm:a:1", sent_at=at(7, 10))
+    world = state(deliveries=(first,))
+    (digest,) = by_kind(plan(at(10, 9), world, POLICIES).due, "escalation")
+    # A digest that failed for good is done; what it covered must not come back as a new one.
+    done = (
+        world.done
+        | {digest.key}
+        | {  # type: ignore[attr-defined]
+            a.key for a in plan(at(10, 9), world, POLICIES).due if a.kind != "escalation"
+        }
+    )
+    again = plan(at(10, 9, 30), state(deliveries=(first,), done=frozenset(done)), POLICIES)
+    assert by_kind(again.due, "escalation") == []
