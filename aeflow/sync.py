@@ -21,6 +21,7 @@ from aeflow.records import (
     signal_to_record,
 )
 from aeflow.store import Store
+from mailer.signals import sanitise
 from rules.errors import Problem
 from rules.model import Delivery, Meeting, Signal, SignalKind
 from rules.tracking import apply_signal, speaks_for
@@ -121,12 +122,13 @@ def track(store: Store, signal: Signal) -> list[tuple[Signal, Delivery]]:
                 key, {**record, **delivery_to_record(updated, str(record.get("meeting_uid", "")))}
             )
             changed.append((signal, updated))
+            now_status = updated.status_of(speaks_for(signal) or updated.recipients[0].email)
             log.info(
                 "track %s: %s for %s -> %s",
                 key,
                 signal.kind.value,
-                speaks_for(signal),
-                updated.status_of(speaks_for(signal) or updated.recipients[0].email),
+                sanitise(speaks_for(signal), 80),
+                now_status.status.value if now_status else "?",
             )
     return changed
 

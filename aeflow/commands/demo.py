@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import mailbox
 import shutil
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +34,9 @@ ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.verbose:
+        # The timeline is the demo's output; the engine's own log lines would bury it.
+        logging.getLogger().setLevel(logging.WARNING)
     folder: Path = args.folder
     _prepare(folder)
     folder.mkdir(parents=True)
@@ -75,9 +80,11 @@ def run(args: argparse.Namespace) -> int:
         f"{skipped} actions given up; {len(moments)} ticks."
     )
     out(f"Every mail is in {folder}/eml/ ({files} files). Go on from here:")
-    out(f"  aeflow status -c {config_path} --now {moments[-1].isoformat()}")
-    out(f"  aeflow plan -c {config_path}")
-    out(f"  aeflow run -c {config_path}")
+    me = _program()
+    out(f"  {me} status -c {config_path} --now {moments[-1].isoformat()}")
+    out(f"  {me} minutes list -c {config_path} --now {moments[-1].isoformat()}")
+    out(f"  {me} plan -c {config_path}")
+    out(f"  {me} run -c {config_path}")
     if args.json:
         print(
             json.dumps(
@@ -90,6 +97,17 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     return 0
+
+
+def _program() -> str:
+    """How the user called aeflow (``.venv/bin/aeflow`` after ``make demo``), for the hints."""
+    called = Path(sys.argv[0])
+    if called.name != "aeflow":
+        return "aeflow"
+    try:
+        return str(called.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(called)
 
 
 def _when(moment: datetime) -> str:
