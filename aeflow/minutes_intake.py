@@ -95,7 +95,14 @@ def store_minutes(
         ],
     }
     app.store.minutes_put(f"{meeting.key}|v{version}", record)
-    log.info("minutes v%d for %s taken in from %s", version, meeting.key, source)
+    late = now > meeting.end + app.config.policies.minutes.deadline
+    log.info(
+        "minutes v%d for %s taken in from %s%s",
+        version,
+        sanitise(meeting.key, 120),
+        source,
+        " (late: after the deadline)" if late else "",
+    )
     return record
 
 

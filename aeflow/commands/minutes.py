@@ -58,14 +58,15 @@ def list_owed(args: argparse.Namespace) -> int:
             sent = app.store.outbox_get(minutes_key(meeting))
             prompt = app.store.outbox_get(prompt_key(meeting))
             deadline = meeting.end + policy.deadline
+            late = bool(taken) and parse_iso(str(taken[0]["submitted_at"])) > deadline
             if sent and sent.get("status") == "sent":
-                state = f"sent {_local(sent.get('sent_at'), zone)}"
+                state = f"sent {_local(sent.get('sent_at'), zone)}" + (" (LATE)" if late else "")
             elif taken:
                 state = "taken in, goes at the next tick"
             else:
-                late = " LATE" if now > deadline else ""
+                overdue = " LATE" if now > deadline else ""
                 asked = " (prompt sent)" if prompt and prompt.get("status") == "sent" else ""
-                state = f"owed by {deadline.astimezone(zone):%m-%d %H:%M}{late}{asked}"
+                state = f"owed by {deadline.astimezone(zone):%m-%d %H:%M}{overdue}{asked}"
             rows.append((meeting.start, meeting, state))
     finally:
         app.close()
