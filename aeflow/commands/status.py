@@ -32,11 +32,22 @@ def status(args: argparse.Namespace) -> int:
         engine = Engine(app)
         current = engine.plan_now(now)
         store = app.store
-        outbox = {str(r["key"]): r for r in store.outbox_all()}
-        deliveries = {str(r["key"]): delivery_from_record(r) for r in store.deliveries()}
         # The meetings as the planner sees them: with the responses that came by mail.
-        view = build_state(app, frozenset(), None)
+        view = build_state(app, frozenset(), None, now)
         meetings = sorted(view.meetings, key=lambda m: m.start)
+        # Read through the store's indexes: what is shown, not the whole history.
+        keys = [confirmation_key(m) for m in meetings]
+        outbox = {k: r for k in keys if (r := store.outbox_get(k)) is not None}
+        deliveries = {
+            k: delivery_from_record(r) for k in keys if (r := store.delivery_get(k)) is not None
+        }
+        for still_open in store.open_deliveries():
+            deliveries[str(still_open["key"])] = delivery_from_record(still_open)
+        digests = [
+            r
+            for k in sorted(store.outbox_keys(frozenset({"sent"})))
+            if k.startswith("digest:") and (r := store.outbox_get(k)) is not None
+        ]
     finally:
         app.close()
     planned = {a.key: a for a in (*current.due, *current.upcoming)}
@@ -77,7 +88,7 @@ def status(args: argparse.Namespace) -> int:
         client = clients.get(delivery.client)
         if not delivery.open or client is None:
             continue
-        if delivery.meeting and chased.get(delivery.meeting) != delivery.key:
+        if delivery.kind == "confirmation" and chased.get(delivery.meeting) != delivery.key:
             continue  # about a meeting that moved or was cancelled: no longer chased
         for recipient in delivery.recipients:
             if recipient.status.value not in ("sent", "delivered", "failed"):
@@ -110,7 +121,7 @@ def status(args: argparse.Namespace) -> int:
     if not followups:
         print("  none")
     print("\nEscalations sent to the manager:")
-    escalations = [r for r in outbox.values() if r.get("kind") == "escalation" and r.get("covers")]
+    escalations = [r for r in digests if r.get("covers")]
     for record in escalations:
         print(
             f"  {record['key']}  {record.get('sent_at', '')[:16]}  covering {len(record['covers'])}"
