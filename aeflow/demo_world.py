@@ -135,7 +135,6 @@ Content-Transfer-Encoding: 8bit
         if found is None:
             return
         original, subject = found
-        quoted = "\n".join("> " + line for line in ("(the form aeflow sent)",))
         self.deliver(
             f"""From: 王小明 <{AE}>
 To: {AE}
@@ -151,7 +150,7 @@ Content-Transfer-Encoding: 8bit
 {text}
 
 On {format_datetime(self.now)}, aeflow <{AE}> wrote:
-{quoted}
+> (the form aeflow sent)
 """
         )
 

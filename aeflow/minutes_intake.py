@@ -26,7 +26,7 @@ from rules.model import Meeting, Signal, SignalKind, normalise_email
 log = logging.getLogger(__name__)
 
 LIMIT = 200_000  # characters of minutes text; a longer reply is refused, not cut
-PROMPT_KIND = "minutes_prompt"
+PROMPT_PREFIX = "minutes-prompt:"
 
 
 def versions(app: App, meeting_key: str) -> list[dict[str, Any]]:
@@ -110,10 +110,17 @@ def take_reply(app: App, signal: Signal) -> None:
     """A reply to a minutes prompt: take it in, or tell the AE why not."""
     if signal.kind is not SignalKind.REPLY:
         return
+    # Only the prompts are read, through the store's index of sent keys: not every record.
+    store = app.store
+    sent_prompts = (
+        store.outbox_get(k)
+        for k in store.outbox_keys(frozenset({"sent"}))
+        if k.startswith(PROMPT_PREFIX)
+    )
     prompts = {
         str(r.get("message_id", "")).strip("<>"): r
-        for r in app.store.outbox_all()
-        if r.get("kind") == PROMPT_KIND and r.get("message_id")
+        for r in sent_prompts
+        if r is not None and r.get("message_id")
     }
     prompt = next(
         (prompts[a.strip("<>")] for a in signal.answers if a.strip("<>") in prompts), None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from rules.confirmation import confirmation_actions, decision_actions
@@ -71,18 +72,7 @@ def _sending_time(action: Action, state: PlanState) -> datetime:
 
 
 def _moved(action: Action, when: datetime) -> Action:
-    return Action(
-        key=action.key,
-        kind=action.kind,
-        due=when,
-        expires=action.expires,
-        recipients=action.recipients,
-        client=action.client,
-        language=action.language,
-        data=action.data,
-        covers=action.covers,
-        chain=action.chain,
-    )
+    return replace(action, due=when)
 
 
 def _digest(actions: Iterable[Action], state: PlanState) -> list[Action]:

@@ -26,7 +26,7 @@ OVERDUE = {
 }
 
 
-def _name(delivery: Delivery, email: str, clients: tuple[Client, ...]) -> dict[str, str]:
+def _name(email: str, clients: tuple[Client, ...]) -> dict[str, str]:
     client = client_of_address(email, clients)
     contact = client.contact(email) if client else None
     if contact is not None:
@@ -63,7 +63,7 @@ def receipt_actions(state: PlanState, policy: ReceiptsPolicy, zone: ZoneInfo) ->
         escalate_at = add_working_time(workdays, remind_at, policy.escalate_after)
         give_up = delivery.sent_at + policy.lookback
         for recipient in delivery.recipients:
-            who = _name(delivery, recipient.email, state.clients)
+            who = _name(recipient.email, state.clients)
             tail = f"{chain}:{key_part(recipient.email)}"
             if recipient.status is DeliveryStatus.FAILED:
                 yield _bounce_alert(state, policy, delivery, recipient, who, original, tail)

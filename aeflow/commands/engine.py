@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from zoneinfo import ZoneInfo
 
 from aeflow.bootstrap import bootstrap
-from aeflow.clock import Clock, FileClock, FixedClock, SystemClock, parse_instant
+from aeflow.clock import Clock, FileClock, SystemClock
+from aeflow.commands.common import open_app
 from aeflow.config import load_config
 from aeflow.engine import Engine
 
@@ -24,12 +24,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def tick(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    clock: Clock = (
-        FixedClock(parse_instant(args.now, config.ae.timezone)) if args.now else SystemClock()
-    )
-    app = bootstrap(config, clock)
-    zone = ZoneInfo(config.ae.timezone)
+    app, zone = open_app(args)
     try:
         report = Engine(app, catch_up=args.catch_up).tick(dry_run=args.dry_run)
     finally:
