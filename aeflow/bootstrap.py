@@ -34,6 +34,13 @@ class App:
         self.store.close()
 
 
+def build_calendar(config: Config) -> CalendarBackend:
+    """The calendar the configuration names; no state file is opened for it."""
+    from calendar_sync.vdir import VdirCalendar
+
+    return VdirCalendar(config.backend.calendar, ZoneInfo(config.ae.timezone))
+
+
 def bootstrap(
     config: Config,
     clock: Clock | None = None,
@@ -47,12 +54,9 @@ def bootstrap(
     The store is opened (and locked) last, so a failure building an adapter leaves no lock behind.
     """
     clock = clock or SystemClock()
-    zone = ZoneInfo(config.ae.timezone)
     backend = config.backend
     if calendar is None:
-        from calendar_sync.vdir import VdirCalendar
-
-        calendar = VdirCalendar(backend.calendar, zone)
+        calendar = build_calendar(config)
     if mail is None:
         from mailer.maildir import MaildirMailbox
 

@@ -141,6 +141,47 @@ def build_parser() -> argparse.ArgumentParser:
     shown.add_argument("--now", help=argparse.SUPPRESS)
     shown.set_defaults(handler=_lazy("aeflow.commands.minutes", "show"))
 
+    invite = commands.add_parser(
+        "invite",
+        help="book a client meeting and send its meeting request",
+        description="Book a meeting with CLIENT in your calendar (tagged with the client's "
+        "category, the agenda in its notes) and send the meeting request to the client's "
+        "contacts marked invite and the client's team: time, place, attendees, the agenda with "
+        "clock times, what to bring, your phone. With a running daemon the request goes at its "
+        "next sync; else at once. An agenda longer than the meeting is refused before anything "
+        "is booked.",
+    )
+    invite.add_argument("-c", "--config", type=Path, required=True, metavar="FILE")
+    invite.add_argument("--client", required=True, metavar="NAME", help="the client's name")
+    invite.add_argument("--subject", required=True, metavar="TEXT")
+    invite.add_argument(
+        "--start", required=True, metavar="TIME", help="ISO 8601, in your zone unless it has one"
+    )
+    length = invite.add_mutually_exclusive_group()
+    length.add_argument("--duration", metavar="D", help="like 1h, 90m, 1h30m (default 1h)")
+    length.add_argument("--end", metavar="TIME", help="ISO 8601, instead of --duration")
+    invite.add_argument("--location", default="", metavar="TEXT")
+    invite.add_argument(
+        "--agenda",
+        type=Path,
+        metavar="FILE",
+        help="topics with minutes: Markdown/text lines ('1. Creative review - 30 min', "
+        "'Bring: ...') or TOML ([[topic]] title, minutes; bring = [...])",
+    )
+    invite.add_argument(
+        "--optional",
+        nargs="+",
+        default=[],
+        metavar="EMAIL",
+        help="invite these people as optional attendees",
+    )
+    invite.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the notice and recipients; book and send nothing",
+    )
+    invite.add_argument("--now", help=argparse.SUPPRESS)
+    invite.set_defaults(handler=_lazy("aeflow.commands.invite", "run"))
     demo = commands.add_parser(
         "demo",
         help="run aeflow through a simulated week of client work",

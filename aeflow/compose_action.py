@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -9,7 +10,8 @@ from zoneinfo import ZoneInfo
 from aeflow.config import Config
 from aeflow.records import delivery_from_record, delivery_to_record, local_now_text
 from aeflow.store import Store
-from mailer.compose import compose
+from calendar_sync.itip_out import itip_calendar
+from mailer.compose import Attachment, compose
 from mailer.port import (
     CHAIN_HEADER,
     COVERS_HEADER,
@@ -23,7 +25,9 @@ from rules.model import Action, Delivery, Person, RecipientStatus
 from rules.planning import CLIENT_KINDS
 
 # Kinds whose mail starts a chain of its own: tracked until each client recipient confirms it.
-CHAIN_KINDS = frozenset({"confirmation", "minutes"})
+CHAIN_KINDS = frozenset({"confirmation", "minutes", "invitation", "invitation_cancel", "weekly"})
+# Kinds whose mail carries a meeting request or cancellation (a text/calendar alternative).
+ITIP_KINDS = frozenset({"invitation", "invitation_cancel"})
 KIND_OF_PREFIX = {
     "confirm": "confirmation",
     "decision": "decision_alert",
@@ -38,6 +42,11 @@ KIND_OF_PREFIX = {
     "minutes-late": "escalation",
     "minutes-note": "minutes_problem",
     "followup": "followup_reminder",
+    "invite": "invitation",
+    "uninvite": "invitation_cancel",
+    "agenda": "agenda_problem",
+    "weekly": "weekly",
+    "weekly-team": "weekly_team",
 }
 
 
@@ -75,6 +84,12 @@ class ActionComposer:
                 context["prompt_subject"] = str(prompt.get("subject", context["prompt_subject"]))
                 in_reply_to = str(prompt.get("message_id", ""))
         rendered = self.renderer.render(action.kind, action.language, context)
+        calendar = None
+        if action.kind in ITIP_KINDS:
+            itip = action.data["itip"]
+            assert isinstance(itip, Mapping)
+            content = itip_calendar(itip, stamp=action.due, description=rendered.text)
+            calendar = Attachment.calendar(content, str(itip["method"]))
         names = _names_in(action.data)
         headers: dict[str, str] = {}
         if action.chain:
@@ -99,6 +114,7 @@ class ActionComposer:
             in_reply_to=in_reply_to,
             references=[in_reply_to] if in_reply_to else [],
             headers=headers,
+            calendar=calendar,
         )
 
     def record_delivery(

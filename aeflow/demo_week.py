@@ -86,6 +86,12 @@ WEEKLY = "weekly.demo@agency.example"
 REVIEW = "review.demo@agency.example"
 PACKAGING = "packaging.demo@agency.example"
 MEDIA = "media.demo@agency.example"
+PITCH = "pitch.demo@agency.example"
+PITCH_NOTES = (
+    "1. Recap of the brief - 15 min\n2. Creative concepts - 45 min\n"
+    "3. Media ideas - 20 min\n4. Questions and next steps - 10 min\n"
+    "Bring: the summer sales figures, product samples"
+)
 BRIEF_MINUTES = """## Conclusions / 结论
 - Summer campaign targets young families in tier-2 cities.
 - Two creative directions go forward: "Cool Down Together" and "Summer Stories".
@@ -213,7 +219,57 @@ def events(week: list[date], eve: date) -> list[Event]:
             sequence="1",
         )
 
+    def book_pitch(w: World) -> None:
+        # A plain appointment, as the AE puts it in their calendar: a category, notes, nobody
+        # invited. aeflow turns it into a meeting request to Acme's contacts and team.
+        w.write_event(
+            "pitch.ics",
+            uid=PITCH,
+            start=ics_time(thu, "14:00"),
+            end=ics_time(thu, "15:30"),
+            summary="Acme summer campaign: creative pitch",
+            location="Agency studio, 8F",
+            description=PITCH_NOTES,
+            category="Client: Acme",
+            organizer=False,
+        )
+
+    def move_pitch(w: World) -> None:
+        # Edited in place, as a calendar program does: the attendees aeflow noted stay.
+        w.edit_event("pitch.ics", ics_time(thu, "14:00"), ics_time(thu, "16:00"))
+        w.edit_event("pitch.ics", ics_time(thu, "15:30"), ics_time(thu, "17:30"))
+
     found = [
+        Event(
+            local(eve, "09:00"),
+            "the AE books Thursday's pitch with Acme: a tagged appointment, agenda in its notes",
+            book_pitch,
+        ),
+        Event(
+            local(mon, "10:30"),
+            "Jane accepts the pitch's meeting request in her calendar (iTIP REPLY)",
+            lambda w: w.respond(JANE, PITCH, "ACCEPTED", "Accepted"),
+        ),
+        Event(
+            local(mon, "10:40"),
+            "Tom's mail client sends a read receipt for the meeting request",
+            lambda w: w.read_receipt(TOM, "invite:", "pitch"),
+        ),
+        Event(
+            local(tue, "16:00"),
+            "the AE moves Thursday's pitch from 14:00 to 16:00 in the calendar",
+            move_pitch,
+        ),
+        Event(
+            local(tue, "16:30"),
+            "Jane accepts the updated meeting request",
+            lambda w: w.respond(JANE, PITCH, "ACCEPTED", "Accepted"),
+        ),
+        Event(
+            local(tue, "16:40"),
+            "Tom's mail client sends a read receipt for the update",
+            lambda w: w.read_receipt(TOM, "invite:", "pitch"),
+        ),
         Event(
             local(eve, "11:00"),
             "Jane replies to the brief's confirmation",

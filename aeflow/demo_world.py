@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailer.port import KEY_HEADER
@@ -49,8 +50,15 @@ class World:
 
     # --- the calendar ---
 
-    def write_event(self, name: str, **fields: str) -> None:
+    def write_event(self, name: str, **fields: Any) -> None:
         (self.calendar / name).write_text(event_ics(**fields), encoding="utf-8", newline="")
+
+    def edit_event(self, name: str, old: str, new: str) -> None:
+        """Change one value in an event file, leaving the rest as it is."""
+        path = self.calendar / name
+        path.write_text(
+            path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8", newline=""
+        )
 
     # --- looking up what aeflow sent ---
 
@@ -232,6 +240,7 @@ def event_ics(
     category: str = "",
     status: str = "CONFIRMED",
     sequence: str = "0",
+    organizer: bool = True,
 ) -> str:
     """A vdir file for one event; ``start``/``end`` are local times in Asia/Shanghai."""
     lines = [
@@ -246,8 +255,9 @@ def event_ics(
         f"SUMMARY:{summary}",
         f"STATUS:{status}",
         f"SEQUENCE:{sequence}",
-        f"ORGANIZER;CN=王小明:mailto:{AE}",
     ]
+    if organizer:
+        lines.append(f"ORGANIZER;CN=王小明:mailto:{AE}")
     if location:
         lines.append(f"LOCATION:{location}")
     if description:

@@ -18,10 +18,11 @@ from aeflow.compose_action import KIND_OF_PREFIX, ActionComposer
 from aeflow.records import iso, parse_iso
 from aeflow.state import build_state, close_old_deliveries, done_keys
 from aeflow.sync import SyncReport, sync_once
+from calendar_sync.port import CalendarWriter
 from mailer.port import SentRecord
 from mailer.signals import sanitise
 from rules.errors import TransientError
-from rules.model import Action
+from rules.model import Action, Attendee, Person, Role
 from rules.planner import plan
 from rules.planning import Plan, Skipped
 
@@ -73,6 +74,9 @@ class Engine:
             self._rebuild_from_sent()
         for record in store.outbox_by_status(SENDING):
             self._settle(record)
+        for record in store.outbox_by_status(SENT):
+            if record.get("itip") and not record.get("calendar_noted"):
+                self._note_invitation(str(record["key"]), record)
         self._started = True
 
     def _rebuild_from_sent(self) -> None:
@@ -179,7 +183,7 @@ class Engine:
             report.would_send.append(action)
             return
         started = self.app.clock.now()
-        intent = {
+        intent: dict[str, object] = {
             "status": SENDING,
             "kind": action.kind,
             "due": iso(action.due),
@@ -190,6 +194,9 @@ class Engine:
             "meeting": str(action.data.get("meeting_key", "")),
             "started": iso(started),
         }
+        if action.kind == "invitation":
+            # What the AE's calendar must learn once the request is out: whom it invited.
+            intent["itip"] = action.data["itip"]
         store.outbox_put(action.key, intent)  # written to disk before anything leaves
         try:
             message_id = mail.send(message, action.key)
@@ -228,3 +235,41 @@ class Engine:
             ", ".join(sanitise(r, 80) for r in action.recipients),
         )
         report.sent.append(SentAction(action, message_id, sent_at))
+        if "itip" in intent:
+            record = store.outbox_get(action.key)
+            if record is not None:
+                self._note_invitation(action.key, record)
+
+    def _note_invitation(self, key: str, record: dict[str, object]) -> None:
+        """Write whom a sent request invited into the AE's calendar event, as a calendar program
+        does for its organizer. Failing here loses nothing: it is tried again at start-up."""
+        calendar = self.app.calendar
+        itip = record.get("itip")
+        if not isinstance(calendar, CalendarWriter) or not isinstance(itip, dict):
+            return
+        try:
+            organizer = itip["organizer"]
+            attendees = [
+                Attendee(
+                    Person(str(a["email"]), str(a.get("name", ""))), Role(a["role"]), rsvp=True
+                )
+                for a in itip["attendees"]
+            ]
+            changed = calendar.record_invitation(
+                str(itip["uid"]),
+                _person(organizer),
+                attendees,
+                int(itip["sequence"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.warning("the calendar event of %s could not be updated: %s", key, error)
+            return
+        self.app.store.outbox_put(key, {**record, "calendar_noted": True})
+        if changed:
+            log.info(
+                "calendar event %s now lists whom %s invited", sanitise(str(itip["uid"]), 80), key
+            )
+
+
+def _person(value: dict[str, object]) -> Person:
+    return Person(str(value["email"]), str(value.get("name", "")))

@@ -18,6 +18,7 @@ from aeflow.records import (
     delivery_to_record,
     iso,
     meeting_to_record,
+    parse_iso,
     signal_to_record,
 )
 from aeflow.store import Store
@@ -60,8 +61,15 @@ def sync_once(app: App) -> SyncReport:
         calendar = app.calendar.sync(store.get_sync_state(CALENDAR), start, end)
         for meeting in calendar.upserted:
             store.upsert_meeting(meeting.key, meeting_to_record(meeting))
+        gone = frozenset(calendar.gone)
         for key in calendar.removed:
-            store.remove_meeting(key)
+            record = store.get_meeting(key) if key in gone else None
+            if record is not None and parse_iso(str(record["start"])) > now:
+                # Cancelled or deleted ahead of time: kept as cancelled, so whoever was invited
+                # to it is told (a meeting that only left the window is simply forgotten).
+                store.upsert_meeting(key, {**record, "cancelled": True})
+            else:
+                store.remove_meeting(key)
         store.set_sync_state(CALENDAR, calendar.state)
         report.upserted.extend(calendar.upserted)
         report.removed.extend(calendar.removed)

@@ -7,13 +7,14 @@ wants, removes keys, and can make one event's source unreadable to see how the e
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from calendar_sync.occurrences import digest, overlaps
 from calendar_sync.port import CalendarChanges
 from rules.errors import Problem
-from rules.model import Meeting, require_aware
+from rules.model import Attendee, Meeting, Person, require_aware
 
 _VERSION = 1
 
@@ -83,8 +84,36 @@ class MemoryCalendar:
             key=lambda m: (m.start, m.key),
         )
         removed = sorted(k for k in known if k not in now)
+        gone = tuple(k for k in removed if k not in self._meetings or self._meetings[k].cancelled)
         new_state = json.dumps(
             {"version": _VERSION, "keys": {k: list(v) for k, v in sorted(now.items())}},
             ensure_ascii=False,
         )
-        return CalendarChanges(tuple(upserted), tuple(removed), tuple(problems), new_state)
+        return CalendarChanges(tuple(upserted), tuple(removed), tuple(problems), new_state, gone)
+
+    # --- writing (``CalendarWriter``) ---
+
+    def create_event(self, meeting: Meeting) -> str:
+        if any(m.uid == meeting.uid for m in self._meetings.values()):
+            raise ValueError(f"the calendar already has an event with UID {meeting.uid!r}")
+        self.put(meeting)
+        return f"memory:{meeting.uid}"
+
+    def record_invitation(
+        self, uid: str, organizer: Person, attendees: Sequence[Attendee], sequence: int
+    ) -> bool:
+        meeting = self._meetings.get(uid)
+        if meeting is None:
+            return False
+        present = {a.person.email for a in meeting.attendees}
+        added = tuple(a for a in attendees if a.person.email not in present)
+        updated = replace(
+            meeting,
+            organizer=meeting.organizer or organizer,
+            attendees=(*meeting.attendees, *added),
+            sequence=max(meeting.sequence, sequence),
+        )
+        if updated == meeting:
+            return False
+        self._meetings[uid] = updated
+        return True

@@ -16,16 +16,24 @@ Contract (every adapter passes ``tests/contract/test_calendar_contract.py``):
 - A source the adapter cannot read (a malformed file) is reported in ``problems`` with what to do;
   its previously known occurrences are kept (neither re-reported nor removed), and the rest goes on.
 - ``start`` and ``end`` must be aware; a naive datetime raises ``NaiveDateTimeError``.
+- ``gone`` lists the keys among ``removed`` whose event was cancelled or deleted, as against
+  those that only left the window: a meeting the AE invited a client to is cancelled with them
+  only when it is really gone.
+
+A backend that can also write the AE's calendar (``CalendarWriter``) lets aeflow create the
+meetings ``aeflow invite`` books and note on an event whom it invited, as a calendar program does
+for its organizer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from rules.errors import Problem
-from rules.model import Meeting
+from rules.model import Attendee, Meeting, Person
 
 
 @dataclass(frozen=True)
@@ -34,9 +42,26 @@ class CalendarChanges:
     removed: tuple[str, ...]
     problems: tuple[Problem, ...]
     state: str
+    gone: tuple[str, ...] = ()
 
 
 class CalendarBackend(Protocol):
     def sync(self, state: str | None, start: datetime, end: datetime) -> CalendarChanges:
         """Occurrences in ``[start, end)`` changed since ``state``; see the module docstring."""
+        ...
+
+
+@runtime_checkable
+class CalendarWriter(Protocol):
+    def create_event(self, meeting: Meeting) -> str:
+        """Add ``meeting`` (a single event) to the calendar; return where it was written.
+        An event with the same UID already there is a ``ValueError``."""
+        ...
+
+    def record_invitation(
+        self, uid: str, organizer: Person, attendees: Sequence[Attendee], sequence: int
+    ) -> bool:
+        """Note on event ``uid`` its organizer, the attendees invited (each answer already there
+        is kept) and the SEQUENCE of the last request sent. Idempotent: ``False`` when the event
+        already says so (or is not there any more), ``True`` when it was changed."""
         ...

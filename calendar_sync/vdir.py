@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +24,9 @@ from zoneinfo import ZoneInfo
 from calendar_sync.ics import expand, parse_calendar
 from calendar_sync.occurrences import digest
 from calendar_sync.port import CalendarChanges
+from calendar_sync.vdir_write import new_event_file, record_invitation
 from rules.errors import Problem, UnreadableInput
-from rules.model import Meeting, require_aware
+from rules.model import Attendee, Meeting, Person, require_aware
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,15 @@ _VERSION = 1
 class _FileEntry:
     stamp: list[int]
     keys: dict[str, str] = field(default_factory=dict)
+    # The file's events by UID: True when cancelled. ``None`` in a state saved before this was
+    # kept: such a file is read again.
+    events: dict[str, bool] | None = field(default_factory=dict)
 
     def dump(self) -> dict[str, Any]:
-        return {"stamp": self.stamp, "keys": dict(sorted(self.keys.items()))}
+        data: dict[str, Any] = {"stamp": self.stamp, "keys": dict(sorted(self.keys.items()))}
+        if self.events is not None:
+            data["events"] = dict(sorted(self.events.items()))
+        return data
 
 
 @dataclass
@@ -60,7 +68,13 @@ def _load(state: str | None, where: str) -> tuple[_State, list[Problem]]:
         if data.get("version") != _VERSION:
             raise ValueError(f"unknown version {data.get('version')!r}")
         files = {
-            name: _FileEntry([int(x) for x in entry["stamp"]], dict(entry["keys"]))
+            name: _FileEntry(
+                [int(x) for x in entry["stamp"]],
+                dict(entry["keys"]),
+                {str(k): bool(v) for k, v in entry["events"].items()}
+                if "events" in entry
+                else None,
+            )
             for name, entry in data["files"].items()
         }
         return _State(list(data["window"]), str(data["zone"]), files), []
@@ -93,12 +107,23 @@ class VdirCalendar:
 
     def _read(
         self, path: Path, start: datetime, end: datetime
-    ) -> tuple[list[Meeting], list[Problem]]:
+    ) -> tuple[list[Meeting], dict[str, bool], list[Problem]]:
         parsed = parse_calendar(path.read_bytes(), str(path), self.default_zone)
         if parsed.problems and not parsed.events:
             # Damage that left no event standing (a truncated file) must not delete its meetings.
             raise UnreadableInput(str(path), "; ".join(p.message for p in parsed.problems))
-        return expand(parsed, start, end), list(parsed.problems)
+        events = {e.uid: e.cancelled for e in parsed.events if not e.recurrence_id}
+        return expand(parsed, start, end), events, list(parsed.problems)
+
+    # --- writing (``CalendarWriter``) ---
+
+    def create_event(self, meeting: Meeting) -> str:
+        return str(new_event_file(self.path, meeting, datetime.now(UTC)))
+
+    def record_invitation(
+        self, uid: str, organizer: Person, attendees: Sequence[Attendee], sequence: int
+    ) -> bool:
+        return record_invitation(self.path, uid, organizer, attendees, sequence)
 
     def sync(self, state: str | None, start: datetime, end: datetime) -> CalendarChanges:
         require_aware("start", start)
@@ -121,10 +146,15 @@ class VdirCalendar:
             try:
                 info = path.stat()
                 stamp = [info.st_mtime_ns, info.st_size]
-                if previous is not None and previous.stamp == stamp and same_window:
+                if (
+                    previous is not None
+                    and previous.stamp == stamp
+                    and same_window
+                    and previous.events is not None
+                ):
                     new.files[path.name] = previous
                     continue
-                meetings, file_problems = self._read(path, start, end)
+                meetings, events, file_problems = self._read(path, start, end)
             except (UnreadableInput, OSError) as error:
                 reason = error.reason if isinstance(error, UnreadableInput) else str(error)
                 kept = " (its meetings are kept as they were)" if previous is not None else ""
@@ -135,7 +165,7 @@ class VdirCalendar:
                     new.files[path.name] = previous
                 continue
             problems.extend(file_problems)
-            entry = _FileEntry(stamp)
+            entry = _FileEntry(stamp, events=events)
             for meeting in meetings:
                 entry.keys[meeting.key] = digest(meeting)
                 fresh[(path.name, meeting.key)] = meeting
@@ -164,4 +194,14 @@ class VdirCalendar:
             key=lambda m: (m.start, m.key),
         )
         removed = sorted(key for key in before if key not in after)
-        return CalendarChanges(tuple(upserted), tuple(removed), tuple(problems), new.dump())
+        known: dict[str, bool] = {}
+        for entry in new.files.values():
+            known.update(entry.events or {})
+        gone = tuple(key for key in removed if _gone(key, known))
+        return CalendarChanges(tuple(upserted), tuple(removed), tuple(problems), new.dump(), gone)
+
+
+def _gone(key: str, events: dict[str, bool]) -> bool:
+    """Whether the event of occurrence ``key`` is cancelled or no longer in any file."""
+    uid = key if key in events or "/" not in key else key.rsplit("/", 1)[0]
+    return events.get(uid, True)

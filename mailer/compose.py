@@ -101,6 +101,7 @@ def compose(
     attachments: Sequence[Attachment] = (),
     headers: Mapping[str, str] = _NO_HEADERS,
     automated: bool = False,
+    calendar: Attachment | None = None,
 ) -> EmailMessage:
     """``mail`` as a MIME message from ``sender`` to ``to`` and ``cc``.
 
@@ -109,7 +110,10 @@ def compose(
     writes to the AE or the manager (``Auto-Submitted: auto-generated``, RFC 3834) and asks
     Exchange not to answer it with an out-of-office reply; client mail is never marked so,
     because the client's automatic replies are worth recording. ``headers`` adds headers such
-    as Message-ID or Date. A malformed address or message id, a line break in ``headers``, or a
+    as Message-ID or Date. ``calendar`` (an ``Attachment.calendar``) becomes the third
+    alternative, after the text and the HTML, as Outlook, Google and Apple send a meeting request
+    (RFC 6047 2.4): the notice is what a reader sees, the calendar what their client acts on.
+    A malformed address or message id, a line break in ``headers``, or a
     header compose() writes itself is a ``ValueError``.
     """
     if not to:
@@ -142,6 +146,8 @@ def compose(
 
     message.set_content(mail.text, subtype="plain", charset="utf-8", cte=_transfer(mail.text))
     message.add_alternative(mail.html, subtype="html", charset="utf-8", cte=_transfer(mail.html))
+    if calendar is not None:
+        _add_calendar(message, calendar)
     for attachment in attachments:
         _attach(message, attachment)
     for part in message.walk():
@@ -262,12 +268,28 @@ def _transfer(text: str) -> str:
     return "base64"
 
 
-def _attach(message: EmailMessage, attachment: Attachment) -> None:
-    filename = sanitise(attachment.filename.replace("/", " ").replace("\\", " "), NAME_LIMIT)
-    params = dict(attachment.params)
+def _checked_params(params: Mapping[str, str]) -> dict[str, str]:
     for key, value in params.items():
         if not _FIELD_NAME.fullmatch(key) or any(char in value for char in "\r\n\0"):
             raise ValueError(f"not a MIME parameter: {key!r}={value!r}")
+    return dict(params)
+
+
+def _add_calendar(message: EmailMessage, calendar: Attachment) -> None:
+    if (calendar.maintype, calendar.subtype) != ("text", "calendar"):
+        raise ValueError(f"not a calendar: {calendar.maintype}/{calendar.subtype}")
+    text = calendar.content.decode("utf-8")
+    message.add_alternative(text, subtype="calendar", charset="utf-8", cte=_transfer(text))
+    parts = message.get_payload()
+    alternative = parts[-1] if isinstance(parts, list) else message
+    assert isinstance(alternative, EmailMessage)
+    for key, value in _checked_params(calendar.params).items():
+        alternative.set_param(key, value)
+
+
+def _attach(message: EmailMessage, attachment: Attachment) -> None:
+    filename = sanitise(attachment.filename.replace("/", " ").replace("\\", " "), NAME_LIMIT)
+    params = _checked_params(attachment.params)
     if attachment.maintype == "text" and "charset" not in params:
         try:
             attachment.content.decode("utf-8")

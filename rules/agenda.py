@@ -42,7 +42,7 @@ def parse_agenda(body: str) -> tuple[Topic, ...]:
     topics: list[Topic] = []
     for line in body.splitlines():
         match = _TOPIC.match(line)
-        if not match:
+        if not match or _BRING.match(line):
             continue
         title = match["title"].strip(" \t-–—:：(（,，")
         minutes = int(match["minutes"])
@@ -68,3 +68,26 @@ def overrun(topics: tuple[Topic, ...], length: timedelta) -> timedelta:
     """How much longer the topics take than the meeting has (zero when they fit)."""
     total = timedelta(minutes=sum(t.minutes for t in topics))
     return max(total - length, timedelta(0))
+
+
+_BRING = re.compile(
+    r"^\s*(?:[-*•·]\s*)?(?:please\s+)?(?:what\s+to\s+bring|bring|请携带|需携带|携带|需准备|请准备)"
+    r"\s*[:：]\s*(?P<items>.+?)\s*$",
+    re.IGNORECASE,
+)
+_ITEM_SPLIT = re.compile(r"\s*[,，;；、]\s*")
+MAX_BRING = 10
+
+
+def parse_bring(body: str) -> tuple[str, ...]:
+    """What the attendees are asked to bring, from ``Bring: a, b`` or ``请携带：甲、乙`` lines."""
+    items: list[str] = []
+    for line in body.splitlines():
+        match = _BRING.match(line)
+        if not match:
+            continue
+        for item in _ITEM_SPLIT.split(match["items"]):
+            item = item.strip(" \t.。")
+            if item and item not in items:
+                items.append(item[:200])
+    return tuple(items[:MAX_BRING])

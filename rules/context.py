@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from rules.agenda import parse_agenda, schedule
-from rules.model import Client, Meeting, Person
+from rules.model import Client, Meeting, Person, email_domain
 
 WEEKDAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -20,6 +20,16 @@ def local_text(moment: datetime, zone: ZoneInfo) -> str:
 
 def person(p: Person) -> dict[str, str]:
     return {"name": p.name or p.email, "email": p.email}
+
+
+def _side(email: str, client: Client, ae: Person) -> str:
+    """Whose side an attendee is on: the client's, the agency's (the AE's domain or the client's
+    team), or a guest's (a partner, a supplier)."""
+    if client.owns_address(email):
+        return "client"
+    if email_domain(email) == email_domain(ae.email) or any(m.email == email for m in client.team):
+        return "agency"
+    return "guest"
 
 
 def meeting_context(
@@ -40,7 +50,7 @@ def meeting_context(
         {
             "name": a.person.name or a.person.email,
             "email": a.person.email,
-            "side": "client" if client.owns_address(a.person.email) else "agency",
+            "side": _side(a.person.email, client, ae),
         }
         for a in meeting.attendees
     ]

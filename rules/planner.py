@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from rules.confirmation import confirmation_actions, decision_actions
+from rules.invitations import invitation_actions
 from rules.minutes import minutes_actions, note_actions
 from rules.model import Action, require_aware
 from rules.planning import IMMEDIATE_KINDS, Plan, PlanState, Skipped
@@ -29,6 +30,7 @@ def candidates(now: datetime, state: PlanState, policies: Policies) -> list[Acti
     """Every action the policies propose, done or not, due or not."""
     zone = state.workdays.zone
     found: list[Action] = []
+    found.extend(invitation_actions(state, zone, now))
     found.extend(confirmation_actions(state, policies.confirmation, zone))
     found.extend(decision_actions(state, policies.confirmation, zone, now))
     found.extend(receipt_actions(state, policies.receipts, zone))

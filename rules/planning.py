@@ -61,9 +61,21 @@ class Plan:
 
 
 # Kinds whose mail goes to a client: they leave only in working time, and ask for receipts.
-CLIENT_KINDS = frozenset({"confirmation", "receipt_reminder", "minutes"})
-# Kinds that go out the moment they are due, whatever the hour: the AE must know at once.
-IMMEDIATE_KINDS = frozenset({"decision_alert", "bounce_alert", "minutes_problem"})
+CLIENT_KINDS = frozenset(
+    {"confirmation", "receipt_reminder", "minutes", "invitation", "invitation_cancel", "weekly"}
+)
+# Kinds that go out the moment they are due, whatever the hour: the AE must know at once, and a
+# meeting request or its cancellation is sent when the AE makes it, as their calendar would.
+IMMEDIATE_KINDS = frozenset(
+    {
+        "decision_alert",
+        "bounce_alert",
+        "minutes_problem",
+        "agenda_problem",
+        "invitation",
+        "invitation_cancel",
+    }
+)
 
 _SAFE = re.compile(r"^[A-Za-z0-9._@+=/-]{1,64}$")
 

@@ -15,10 +15,21 @@ from zoneinfo import ZoneInfo
 from rules.clients import client_of_address
 from rules.confirmation import confirmation_key
 from rules.context import local_text, person
-from rules.model import Action, Client, Delivery, DeliveryStatus, Person, RecipientStatus
+from rules.invitations import fingerprint
+from rules.model import (
+    Action,
+    Client,
+    Delivery,
+    DeliveryStatus,
+    Meeting,
+    Person,
+    RecipientStatus,
+)
 from rules.planning import PlanState, add_working_time, key_part
 from rules.policies import ReceiptsPolicy
 
+# Notices of a meeting: chasing them ends when the meeting begins.
+MEETING_NOTICES = frozenset({"confirmation", "invitation", "invitation_cancel"})
 WAITING = {"en": "{} working hours", "zh-CN": "{}个工作小时"}
 OVERDUE = {
     "en": "more than {} working hours and {} working day(s)",
@@ -46,11 +57,7 @@ def receipt_actions(state: PlanState, policy: ReceiptsPolicy, zone: ZoneInfo) ->
         meeting = meetings.get(delivery.meeting) if delivery.meeting else None
         # The meeting moved, was cancelled or is gone: chasing a notice of it helps no one (a
         # moved meeting has a confirmation of its own). A bounce is still news.
-        stale = (
-            delivery.kind == "confirmation"
-            and bool(delivery.meeting)
-            and (meeting is None or meeting.cancelled or confirmation_key(meeting) != delivery.key)
-        )
+        stale = bool(delivery.meeting) and _superseded(delivery, meeting)
         client = next((c for c in state.clients if c.name == delivery.client), None)
         language = client.language if client else ae.language
         chain = key_part(delivery.key)
@@ -77,7 +84,7 @@ def receipt_actions(state: PlanState, policy: ReceiptsPolicy, zone: ZoneInfo) ->
             # Nobody needs reminding of a meeting notice once the meeting has begun; the
             # manager still hears that it was never confirmed.
             remind_until = escalate_at
-            if meeting is not None and delivery.kind == "confirmation":
+            if meeting is not None and delivery.kind in MEETING_NOTICES:
                 remind_until = min(escalate_at, meeting.start)
             yield Action(
                 key=f"remind:{tail}",
@@ -94,7 +101,7 @@ def receipt_actions(state: PlanState, policy: ReceiptsPolicy, zone: ZoneInfo) ->
                 key=f"call:{tail}",
                 kind="call_note",
                 due=remind_at,
-                expires=remind_until if delivery.kind == "confirmation" else give_up,
+                expires=remind_until if delivery.kind in MEETING_NOTICES else give_up,
                 recipients=(ae.person.email,),
                 client=delivery.client,
                 language=ae.language,
@@ -125,6 +132,17 @@ def receipt_actions(state: PlanState, policy: ReceiptsPolicy, zone: ZoneInfo) ->
                     }
                 },
             )
+
+
+def _superseded(delivery: Delivery, meeting: Meeting | None) -> bool:
+    """Whether a notice of a meeting no longer describes it: the meeting moved (a confirmation
+    or an update of its own follows), was cancelled, or is gone."""
+    if delivery.kind == "confirmation":
+        return meeting is None or meeting.cancelled or confirmation_key(meeting) != delivery.key
+    if delivery.kind == "invitation":
+        stated = delivery.key.rpartition(":")[2]
+        return meeting is None or meeting.cancelled or fingerprint(meeting) != stated
+    return False
 
 
 def _bounce_alert(

@@ -28,6 +28,9 @@ KINDS = (
     "minutes",
     "minutes_problem",
     "followup_reminder",
+    "invitation",
+    "invitation_cancel",
+    "agenda_problem",
 )
 # Further cases of a kind, each with golden files of its own: their name -> the kind.
 VARIANTS = {
@@ -39,6 +42,7 @@ VARIANTS = {
     "minutes_problem_cancelled": "minutes_problem",
     "minutes_problem_already_sent": "minutes_problem",
     "minutes_problem_unknown_meeting": "minutes_problem",
+    "invitation_update": "invitation",
 }
 LANGUAGES = ("en", "zh-CN")
 
@@ -138,6 +142,11 @@ _MINUTES = {
 # The invitation's answers, in the order of the attendees: decider, buyer, AE, creative.
 _RESPONSES = ("accepted", "declined", "accepted", "needs-action")
 _MEETING_KEY = "3b8f2c1e-6a4d-4f0b-9c2e-71d5a0e9b6f4"
+_GUEST = {"name": "Anna Schmidt", "email": "anna@filmhouse.example", "side": "guest"}
+_BRING = {
+    "zh-CN": ["上季度销售数据", "新品样品"],
+    "en": ["Last quarter's sales figures", "Product samples"],
+}
 _WAITING = {
     "zh-CN": {"hours": "4个工作小时", "day": "1个工作日", "days": "2个工作日"},
     "en": {"hours": "4 working hours", "day": "1 working day", "days": "2 working days"},
@@ -245,6 +254,25 @@ def sample_context(kind: str, language: str) -> dict[str, object]:
             "command": f"aeflow minutes submit {_MEETING_KEY} --file minutes.md",
             "now_local": "2026-11-30 15:05",
         },
+        "invitation": {
+            "meeting": {
+                **meeting,
+                "bring": _BRING[language],
+                "attendees": [*meeting["attendees"], _GUEST],
+            },
+            "client": client,
+            "update": False,
+            "now_local": "2026-11-25 15:20",
+        },
+        "invitation_cancel": {"meeting": meeting, "client": client, "update": False},
+        "agenda_problem": {
+            # The three topics take 90 minutes; the meeting has 60.
+            "meeting": {**meeting, "end": "11:00"},
+            "client": client,
+            "topics_minutes": 90,
+            "meeting_minutes": 60,
+            "over_minutes": 30,
+        },
         "followup_reminder": {
             "step": written["next_steps"][0],
             "meeting": answered,
@@ -281,6 +309,7 @@ def variant_context(name: str, language: str) -> dict[str, object]:
             "questions": [],
         },
         "minutes_problem_empty": {"reason": "empty"},
+        "invitation_update": {"update": True, "now_local": "2026-11-26 09:05"},
         "minutes_problem_cancelled": {"reason": "cancelled"},
         "minutes_problem_already_sent": {
             "reason": "already-sent",

@@ -1,0 +1,160 @@
+"""Writing to a vdir: a new event file, and whom an event invited.
+
+Files are replaced atomically (a dotfile beside them, then a rename), so a calendar program or
+vdirsyncer reading the folder never sees half a file, and a crash leaves the old file or the new.
+Only the event's own lines that aeflow owns change (ORGANIZER, ATTENDEE, SEQUENCE); the rest of
+the file is written back as the iCalendar library reads it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import icalendar
+
+from calendar_sync import ics_fields
+from calendar_sync.ics_text import decode, read_calendar, unfold
+from rules.errors import UnreadableInput
+from rules.model import Attendee, Meeting, Person, Role
+
+PRODID = "-//aeflow//aeflow calendar//EN"
+_ICAL_ROLE = {
+    Role.CHAIR: "CHAIR",
+    Role.REQUIRED: "REQ-PARTICIPANT",
+    Role.OPTIONAL: "OPT-PARTICIPANT",
+    Role.NON_PARTICIPANT: "NON-PARTICIPANT",
+}
+_ICAL_RESPONSE = {
+    "needs-action": "NEEDS-ACTION",
+    "accepted": "ACCEPTED",
+    "tentative": "TENTATIVE",
+    "declined": "DECLINED",
+    "delegated": "DELEGATED",
+}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]")
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=".aeflow-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def cal_address(person: Person, params: dict[str, str]) -> icalendar.vCalAddress:
+    address = icalendar.vCalAddress(f"mailto:{person.email}")
+    if person.name:
+        address.params["CN"] = icalendar.vText(" ".join(person.name.split()))
+    for key, value in params.items():
+        address.params[key] = value
+    return address
+
+
+def _attendee_params(attendee: Attendee) -> dict[str, str]:
+    return {
+        "ROLE": _ICAL_ROLE.get(attendee.role, "REQ-PARTICIPANT"),
+        "PARTSTAT": _ICAL_RESPONSE.get(attendee.response.value, "NEEDS-ACTION"),
+        "RSVP": "TRUE" if attendee.rsvp else "FALSE",
+    }
+
+
+def event_file_name(uid: str) -> str:
+    return (_UNSAFE.sub("_", uid)[:120] or "event") + ".ics"
+
+
+def new_event_file(folder: Path, meeting: Meeting, stamp: datetime) -> Path:
+    """Write ``meeting`` as a new file; a ``ValueError`` if its UID is already in the folder."""
+    if find_event(folder, meeting.uid) is not None:
+        raise ValueError(f"the calendar already has an event with UID {meeting.uid!r}")
+    calendar = icalendar.Calendar()
+    calendar.add("PRODID", PRODID)
+    calendar.add("VERSION", "2.0")
+    event = icalendar.Event()
+    event.add("UID", meeting.uid)
+    event.add("DTSTAMP", stamp.astimezone(UTC))
+    event.add("DTSTART", meeting.start)
+    event.add("DTEND", meeting.end)
+    event.add("SUMMARY", meeting.subject)
+    event.add("SEQUENCE", meeting.sequence)
+    if meeting.location:
+        event.add("LOCATION", meeting.location)
+    if meeting.body:
+        event.add("DESCRIPTION", meeting.body)
+    if meeting.categories:
+        event.add("CATEGORIES", list(meeting.categories))
+    if meeting.organizer is not None:
+        event.add("ORGANIZER", cal_address(meeting.organizer, {}))
+    for attendee in meeting.attendees:
+        event.add("ATTENDEE", cal_address(attendee.person, _attendee_params(attendee)))
+    calendar.add_component(event)
+    path = folder / event_file_name(meeting.uid)
+    if path.exists():
+        raise ValueError(f"{path} is already there")
+    write_atomically(path, calendar.to_ical())
+    return path
+
+
+def find_event(folder: Path, uid: str) -> tuple[Path, icalendar.Calendar] | None:
+    """The file holding event ``uid`` (its master or single event), parsed; ``None`` if none."""
+    needle = uid.encode("utf-8")
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.name.lower().endswith(".ics"):
+            continue
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            continue
+        if needle not in raw:
+            continue
+        try:
+            text, _ = decode(raw, str(path))
+            calendar, _ = read_calendar(unfold(text), str(path))
+        except UnreadableInput:
+            continue
+        if _master(calendar, uid) is not None:
+            return path, calendar
+    return None
+
+
+def _master(calendar: icalendar.Calendar, uid: str) -> icalendar.Component | None:
+    for event in calendar.walk("VEVENT"):
+        if str(event.get("UID", "")).strip() == uid and "RECURRENCE-ID" not in event:
+            return event
+    return None
+
+
+def record_invitation(
+    folder: Path, uid: str, organizer: Person, attendees: Sequence[Attendee], sequence: int
+) -> bool:
+    found = find_event(folder, uid)
+    if found is None:
+        return False
+    path, calendar = found
+    event = _master(calendar, uid)
+    assert event is not None
+    changed = False
+    if ics_fields.person(event.get("ORGANIZER")) is None:
+        event["ORGANIZER"] = cal_address(organizer, {})
+        changed = True
+    present = {a.person.email for a in ics_fields.attendees(event)}
+    for attendee in attendees:
+        if attendee.person.email not in present:
+            event.add("ATTENDEE", cal_address(attendee.person, _attendee_params(attendee)))
+            changed = True
+    if ics_fields.sequence(event) < sequence:
+        event["SEQUENCE"] = sequence
+        changed = True
+    if changed:
+        write_atomically(path, calendar.to_ical())
+    return changed
