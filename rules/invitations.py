@@ -110,6 +110,9 @@ def managed_client(
     client = tagged_client(meeting, state.clients)
     if client is None:
         return None
+    others = (c for c in state.clients if c is not client)
+    if any(c.owns_address(a.person.email) for c in others for a in meeting.attendees):
+        return None  # one client is never told about a meeting with another
     if key_part(meeting.uid) in history:
         return client
     invited_by_hand = any(

@@ -13,6 +13,7 @@ from tests.unit.planner_fixtures import (
     ACME,
     AE,
     JANE,
+    LIU,
     MEI,
     TOM,
     at,
@@ -134,7 +135,9 @@ def test_meetings_aeflow_does_not_manage_get_no_invitation() -> None:
     recurring = appointment(occurrence_id="2026-12-09T02:00:00+00:00")
     started = appointment(start=at(7, 14), end=at(7, 16))
     all_day = appointment(all_day=True)
-    for case in (by_hand, someone_elses, untagged, recurring, started, all_day):
+    with_another_client = appointment(attendees=(Attendee(LIU, Role.OPTIONAL),))
+    cases = (by_hand, someone_elses, untagged, recurring, started, all_day, with_another_client)
+    for case in cases:
         assert due((case,)) == [], case
 
 

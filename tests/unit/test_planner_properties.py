@@ -45,7 +45,12 @@ def meetings(draw: st.DrawFn) -> tuple[Meeting, ...]:
     for index in range(count):
         day = draw(st.integers(0, 11))
         hour = draw(st.integers(8, 19))
-        people = draw(st.lists(st.sampled_from(POOL), min_size=1, max_size=4, unique=True))
+        # Some appointments are tagged with Acme's category and invite nobody yet: aeflow
+        # sends their meeting requests, updates and cancellations.
+        tagged = draw(st.booleans())
+        people = draw(
+            st.lists(st.sampled_from(POOL), min_size=0 if tagged else 1, max_size=4, unique=True)
+        )
         responses = draw(st.lists(st.sampled_from(list(Response)), min_size=len(people)))
         begin = START.replace(hour=hour) + timedelta(days=day)
         out.append(
@@ -59,6 +64,7 @@ def meetings(draw: st.DrawFn) -> tuple[Meeting, ...]:
                     Attendee(p, response=r) for p, r in zip(people, responses, strict=False)
                 ),
                 cancelled=draw(st.booleans()) and draw(st.booleans()),
+                categories=(ACME.category,) if tagged else (),
             )
         )
     return tuple(out)
@@ -156,10 +162,17 @@ def check_action(action: Action, now: datetime, meetings: dict[str, Meeting]) ->
         # Only addresses the meeting or the config names, and no other client's people.
         meeting_people = {a.person.email for m in meetings.values() for a in m.attendees}
         contacts = {c.person.email for c in (*ACME.contacts, *HUADONG.contacts)}
+        contacts |= {p.email for p in (*ACME.team, *HUADONG.team)}
         for recipient in action.recipients:
             assert recipient in meeting_people | contacts
             owner = client_of_address(recipient, (ACME, HUADONG))
-            assert owner is None or owner.name == action.client, "one client told of another"
+            # Another client's person hears only of a meeting they attend themselves (a joint
+            # meeting its category gives to one client).
+            about = meetings.get(str(action.data.get("meeting_key", "")).split("/")[0])
+            attends = about is not None and about.attendee(recipient) is not None
+            assert owner is None or owner.name == action.client or attends, (
+                "one client told of another"
+            )
     else:
         assert action.recipients in ((AE.email,), ("boss@agency.example",))
 
