@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from aeflow.config import Config
 from aeflow.records import delivery_from_record, delivery_to_record, local_now_text
 from aeflow.store import Store
+from calendar_sync.ics_publish import publish_calendar
 from calendar_sync.itip_out import itip_calendar
 from mailer.compose import Attachment, compose
 from mailer.port import (
@@ -84,6 +85,17 @@ class ActionComposer:
                 context["prompt_subject"] = str(prompt.get("subject", context["prompt_subject"]))
                 in_reply_to = str(prompt.get("message_id", ""))
         rendered = self.renderer.render(action.kind, action.language, context)
+        attachments: list[Attachment] = []
+        events = action.data.get("events")
+        if action.kind == "weekly" and isinstance(events, list) and events:
+            ics = publish_calendar(
+                events,
+                prodid="-//aeflow//weekly schedule//EN",
+                organizer_email=self.ae.email,
+                name=rendered.subject,
+                stamp=action.due,
+            )
+            attachments.append(Attachment.calendar(ics, "PUBLISH", filename="weekly.ics"))
         calendar = None
         if action.kind in ITIP_KINDS:
             itip = action.data["itip"]
@@ -114,6 +126,7 @@ class ActionComposer:
             in_reply_to=in_reply_to,
             references=[in_reply_to] if in_reply_to else [],
             headers=headers,
+            attachments=attachments,
             calendar=calendar,
         )
 

@@ -24,6 +24,7 @@ from rules.model import Action, require_aware
 from rules.planning import IMMEDIATE_KINDS, Plan, PlanState, Skipped
 from rules.policies import Policies
 from rules.receipts import receipt_actions
+from rules.weekly import weekly_actions
 
 
 def candidates(now: datetime, state: PlanState, policies: Policies) -> list[Action]:
@@ -36,6 +37,7 @@ def candidates(now: datetime, state: PlanState, policies: Policies) -> list[Acti
     found.extend(receipt_actions(state, policies.receipts, zone))
     found.extend(minutes_actions(state, policies.minutes, zone, now))
     found.extend(note_actions(state))
+    found.extend(weekly_actions(state, policies.weekly, zone, now))
     return found
 
 

@@ -122,6 +122,13 @@ def _why(action: Action) -> str:
     original = data.get("original")
     if isinstance(original, dict):
         return f"about: {original['subject']}"
+    if action.kind == "weekly":
+        meetings = data.get("meetings")
+        count = len(meetings) if isinstance(meetings, list) else 0
+        return f"{action.client}'s next week: {count} meeting(s), and only its own"
+    if action.kind == "weekly_team":
+        groups = data.get("clients")
+        return f"next week for the team, {len(groups) if isinstance(groups, list) else 0} client(s)"
     if action.kind == "minutes_problem":
         return f"a reply to a minutes prompt not taken in: {data.get('reason')}"
     items, late = data.get("items"), data.get("late_minutes")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import icalendar
 import pytest
 
 from tests.conftest import REPO, require_corpus
@@ -164,6 +165,9 @@ def test_the_demo_week_shows_every_policy_acting_and_leaves_mail_that_opens(
         "minutes_reminder",
         "minutes_problem",
         "followup_reminder",
+        "invitation",
+        "weekly",
+        "weekly_team",
     ):
         assert counts["sent"].get(kind, 0) >= 1, kind
     files = sorted((folder / "eml").glob("*.eml"))
@@ -173,12 +177,33 @@ def test_the_demo_week_shows_every_policy_acting_and_leaves_mail_that_opens(
         assert message["X-AEFlow-Key"]
         types = {part.get_content_type() for part in message.walk()}
         assert {"text/plain", "text/html"} <= types, path.name
+        key = str(message["X-AEFlow-Key"])
+        calendars = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+        # A meeting request carries its iTIP part; a weekly schedule its meetings, if any.
+        expected = 1 if key.startswith(("invite:", "uninvite:")) else 0
+        if key.startswith("weekly:"):
+            expected = len(calendars)
+            assert expected <= 1, path.name
+        assert len(calendars) == expected, path.name
+        for part in calendars:
+            parsed = icalendar.Calendar.from_ical(part.get_content())
+            assert str(parsed["METHOD"]) == part.get_param("method"), path.name
+            assert parsed.walk("VEVENT"), path.name
+        if key.startswith("weekly:"):
+            # Each client's schedule never names the other client.
+            other = "华东食品" if "acme" in str(message["To"]) else "Acme"
+            text = message.get_body(("plain",)).get_content()
+            assert other not in text, path.name
+            assert all(other not in part.get_content() for part in calendars), path.name
     # The timeline, in words, and a config the other commands accept.
     text = aeflow("demo", "--dir", str(folder))
     assert text.returncode == 0, text.stderr
     assert "world      刘总 declines the weekly meeting" in text.stdout
     assert "decision_alert" in text.stdout
     assert "meeting(s) without minutes" in text.stdout  # the late minutes reached the manager
+    assert "world      the AE books Thursday's pitch" in text.stdout
+    assert "world      the AE moves Thursday's pitch" in text.stdout
+    assert text.stdout.count("aeflow     invitation") == 2  # the request, then its update
     status = aeflow("status", "-c", str(folder / "aeflow.toml"))
     assert status.returncode == 0, status.stderr
     assert "Awaiting confirmation" in status.stdout

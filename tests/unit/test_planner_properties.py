@@ -173,6 +173,9 @@ def check_action(action: Action, now: datetime, meetings: dict[str, Meeting]) ->
             assert owner is None or owner.name == action.client or attends, (
                 "one client told of another"
             )
+    elif action.kind == "weekly_team":
+        team = {p.email for p in (*ACME.team, *HUADONG.team)}
+        assert set(action.recipients) <= {AE.email} | team
     else:
         assert action.recipients in ((AE.email,), ("boss@agency.example",))
 
