@@ -277,7 +277,12 @@ SCHEMA = Table(
             options={
                 "name": Option(string, REQUIRED, "The client's name."),
                 "domains": Option(list_of(domain), [], "Mail domains of the client."),
-                "category": Option(string, "", "Outlook category that tags its meetings."),
+                "category": Option(
+                    string,
+                    "",
+                    "Calendar category that tags its meetings; an appointment with it and none of "
+                    "the client's people invited is sent as a meeting request.",
+                ),
                 "language": Option(language, "zh-CN", "Language of mail to this client."),
             },
             tables={
@@ -287,11 +292,18 @@ SCHEMA = Table(
                     options={
                         **PERSON,
                         "decision_maker": Option(boolean, False, "Their absence means postpone."),
-                        "invite": Option(boolean, True, "Invite them to the client's meetings."),
+                        "invite": Option(
+                            boolean, True, "Invite them to the meetings aeflow sends requests for."
+                        ),
                         "weekly": Option(boolean, False, "Send them the weekly schedule."),
                     },
                 ),
-                "team": Table(many=True, help="Your colleagues on this account.", options=PERSON),
+                "team": Table(
+                    many=True,
+                    help="Your colleagues on this account: invited with the client's contacts, "
+                    "and sent the team's weekly schedule.",
+                    options=PERSON,
+                ),
             },
         ),
         "policies": Table(
