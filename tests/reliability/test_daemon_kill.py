@@ -50,7 +50,8 @@ def moments() -> list[datetime]:
 
 def busy_calendar(folder: Path) -> None:
     """Thirty more client meetings across the week, so that ticks send many mails at once and a
-    kill lands between one mail's intent and its sending, not only between ticks."""
+    kill lands between one mail's intent and its sending, not only between ticks; and five
+    appointments aeflow sends meeting requests for."""
     world = World(folder)
     rng = random.Random(7)
     clients = [
@@ -68,6 +69,21 @@ def busy_calendar(folder: Path) -> None:
             end=ics_time(day, f"{hour:02d}:45"),
             summary=f"Working session {number}",
             attendees=who,
+        )
+
+    # Appointments tagged with a client's category and nobody invited: each becomes a meeting
+    # request, and the calendar file is written after it goes (a kill can land in between).
+    for number in range(5):
+        day = WEEK[1 + number % 4]
+        world.write_event(
+            f"tagged-{number}.ics",
+            uid=f"tagged-{number}.demo@agency.example",
+            start=ics_time(day, "17:00"),
+            end=ics_time(day, "17:30"),
+            summary=f"Acme check-in {number}",
+            description="1. Progress - 15 min\n2. Next steps - 15 min",
+            category="Client: Acme",
+            organizer=False,
         )
 
 
@@ -230,3 +246,9 @@ def test_every_mail_is_sent_exactly_once_across_random_kills(
         f"missing {sorted(expected[0] - got[0])}, unexpected {sorted(got[0] - expected[0])}"
     )
     assert got[1] == expected[1]
+    assert sum(1 for k in expected[0] if k.startswith("invite:")) == 5
+    if not delete_state:
+        # Every request sent is noted in its calendar event, a kill between the two or not.
+        for number in range(5):
+            text = (folder / "calendar" / f"tagged-{number}.ics").read_text(encoding="utf-8")
+            assert "mailto:jane.doe@acme-bev.example" in text, number
