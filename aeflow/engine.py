@@ -98,11 +98,17 @@ class Engine:
         existing = store.outbox_get(record.key)
         if existing is not None and existing.get("status") == SENT:
             return
+        kind = KIND_OF_PREFIX.get(record.key.split(":", 1)[0], "")
+        extra: dict[str, object] = {}
+        if kind == "invitation":
+            itip = existing.get("itip") if existing is not None else None
+            extra["itip"] = itip or self._itip_from_sent(record)
         store.outbox_put(
             record.key,
             {
+                **extra,
                 "status": SENT,
-                "kind": KIND_OF_PREFIX.get(record.key.split(":", 1)[0], ""),
+                "kind": kind,
                 "meeting": record.meeting,
                 "message_id": record.message_id,
                 "sent_at": iso(record.sent_at),
@@ -114,6 +120,23 @@ class Engine:
         for covered in record.covers:
             store.outbox_put(covered, {"status": SENT, "via": record.key})
         self.composer.record_delivery_from_sent(store, record)
+
+    def _itip_from_sent(self, record: SentRecord) -> dict[str, object] | None:
+        """What a request found in Sent tells of whom it invited, for the calendar event (a
+        lost state file forgot it): its UID header, the SEQUENCE its key names, its recipients."""
+        parts = record.key.split(":")
+        if not record.meeting_uid or len(parts) != 4 or not parts[2].isdigit():
+            return None
+        ae = self.composer.ae
+        return {
+            "uid": record.meeting_uid,
+            "sequence": int(parts[2]),
+            "organizer": {"email": ae.email, "name": ae.name},
+            "attendees": [
+                {"email": r, "name": self.composer.person(r).name, "role": "required"}
+                for r in record.recipients
+            ],
+        }
 
     def _settle(self, outbox: dict[str, object]) -> None:
         key = str(outbox["key"])

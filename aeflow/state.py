@@ -29,7 +29,9 @@ def build_state(
     """The planner's view. With ``now``, meetings that ended before the look-back are left out:
     nothing is planned for them any more, and a long history must not slow every tick."""
     config, store = app.config, app.store
-    meetings = [meeting_from_record(r) for r in store.meetings()]
+    records = store.meetings()
+    meetings = [meeting_from_record(r) for r in records]
+    first_seen = {str(r["key"]): parse_iso(str(r["seen_at"])) for r in records if r.get("seen_at")}
     if now is not None:
         horizon = now - max(LOOK_BACK, config.policies.receipts.lookback)
         meetings = [m for m in meetings if m.end >= horizon]
@@ -56,6 +58,7 @@ def build_state(
         done=done,
         workdays=app.workdays,
         not_before=not_before,
+        first_seen=first_seen,
         minutes=tuple(minutes_from_record(r) for r in store.minutes_all()),
         minutes_notes=tuple(
             MinutesNote(

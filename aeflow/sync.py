@@ -60,14 +60,20 @@ def sync_once(app: App) -> SyncReport:
     with store.batch():
         calendar = app.calendar.sync(store.get_sync_state(CALENDAR), start, end)
         for meeting in calendar.upserted:
-            store.upsert_meeting(meeting.key, meeting_to_record(meeting))
+            # When aeflow first saw it: an appointment already there when aeflow was installed
+            # is not one the AE asked it to send a meeting request for.
+            known = store.get_meeting(meeting.key)
+            seen = known.get("seen_at") if known is not None else None
+            store.upsert_meeting(
+                meeting.key, {**meeting_to_record(meeting), "seen_at": seen or iso(now)}
+            )
         gone = frozenset(calendar.gone)
         for key in calendar.removed:
-            record = store.get_meeting(key) if key in gone else None
-            if record is not None and parse_iso(str(record["start"])) > now:
+            last = store.get_meeting(key) if key in gone else None
+            if last is not None and parse_iso(str(last["start"])) > now:
                 # Cancelled or deleted ahead of time: kept as cancelled, so whoever was invited
                 # to it is told (a meeting that only left the window is simply forgotten).
-                store.upsert_meeting(key, {**record, "cancelled": True})
+                store.upsert_meeting(key, {**last, "cancelled": True})
             else:
                 store.remove_meeting(key)
         store.set_sync_state(CALENDAR, calendar.state)

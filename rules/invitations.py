@@ -4,9 +4,10 @@ An appointment the AE tags with a client's category, with none of that client's 
 required attendees, is a meeting aeflow manages: it invites that client's contacts marked
 ``invite`` and the client's team, with a notice giving the time, the place, the attendees on both
 sides, the agenda with the time of each topic, what to bring, and a polite request to be on time.
-Once invited, the meeting stays managed: a change of time, place, subject or agenda sends an
-update (SEQUENCE raised), a cancellation (STATUS:CANCELLED or the event deleted) sends a
-cancellation, and a meeting restored after its cancellation is invited again.
+Appointments already in the calendar when aeflow was installed are left alone (unless it
+catches up). Once invited, the meeting stays managed: a change of time, place, subject or agenda
+sends an update (SEQUENCE raised), a cancellation (STATUS:CANCELLED or the event deleted) sends
+a cancellation, and a meeting restored after its cancellation is invited again.
 
 What was sent is read back from the keys alone (``invite:<uid>:<sequence>:<fingerprint>`` and
 ``uninvite:<uid>:<sequence>``), so a store rebuilt from Sent knows it too. An agenda that does
@@ -115,6 +116,10 @@ def managed_client(
         return None  # one client is never told about a meeting with another
     if key_part(meeting.uid) in history:
         return client
+    seen = state.first_seen.get(meeting.key)
+    if state.not_before is not None and seen is not None and seen <= state.not_before:
+        # Already in the calendar when aeflow was installed: the AE never asked for a request.
+        return None
     invited_by_hand = any(
         client.owns_address(a.person.email) and a.role in (Role.REQUIRED, Role.CHAIR)
         for a in meeting.attendees

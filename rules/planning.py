@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -29,7 +30,8 @@ class PlanState:
 
     ``deliveries`` are the open ones (someone still owes a confirmation, or a bounce is to be
     reported); ``done`` holds the keys already sent or skipped. Actions that came due before
-    ``not_before`` are skipped (aeflow was not installed yet), unless it is ``None``.
+    ``not_before`` are skipped (aeflow was not installed yet), unless it is ``None``; so are
+    meeting requests for appointments ``first_seen`` by then.
     """
 
     ae: AEInfo
@@ -41,6 +43,8 @@ class PlanState:
     not_before: datetime | None = None
     minutes: tuple[MinutesRecord, ...] = ()
     minutes_notes: tuple[MinutesNote, ...] = ()
+    # When aeflow first saw each meeting (by key), where it knows.
+    first_seen: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

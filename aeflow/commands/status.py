@@ -41,6 +41,13 @@ def status(args: argparse.Namespace) -> int:
         deliveries = {
             k: delivery_from_record(r) for k in keys if (r := store.delivery_get(k)) is not None
         }
+        requests: dict[str, dict[str, object]] = {}
+        for meeting in meetings:
+            for found in store.deliveries_for_meeting(meeting.uid):
+                if found.get("kind") == "invitation" and found.get("meeting") == meeting.key:
+                    latest = requests.get(meeting.key)
+                    if latest is None or str(found["sent_at"]) > str(latest["sent_at"]):
+                        requests[meeting.key] = found
         for still_open in store.open_deliveries():
             deliveries[str(still_open["key"])] = delivery_from_record(still_open)
         digests = [
@@ -59,6 +66,11 @@ def status(args: argparse.Namespace) -> int:
             continue
         shown += 1
         print("  " + meeting_line(meeting, app.config))
+        request = requests.get(meeting.key)
+        if request is not None:
+            sequence = str(request["key"]).split(":")[-2]
+            what = "meeting request" if sequence == "0" else f"meeting request update {sequence}"
+            print(f"    {what} sent {_when(parse_iso(str(request['sent_at'])), zone)}")
         key = confirmation_key(meeting)
         record, delivery = outbox.get(key), deliveries.get(key)
         if record and record.get("status") == "sent":

@@ -124,7 +124,7 @@ def reference(folder: Path) -> tuple[set[str], set[str]]:
     clock = FixedClock(FIRST)
     app = bootstrap(load_config(config), clock)
     try:
-        engine = Engine(app)
+        engine = Engine(app, catch_up=True)
         for moment in moments():
             clock.set(moment)
             engine.tick()
@@ -151,6 +151,8 @@ class Daemon:
                     str(self.config),
                     "--clock",
                     str(self.clock),
+                    # The tagged appointments are in the calendar before the first start.
+                    "--catch-up",
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=log,

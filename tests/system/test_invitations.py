@@ -32,12 +32,8 @@ UID = "pitch.test@agency.example"
 NOTES = "1. Recap - 15 min\n2. Concepts - 45 min\nBring: samples"
 
 
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    write_config(tmp_path)
-    world = World(tmp_path)
-    world.calendar.mkdir()
-    world.write_event(
+def book_pitch(folder: Path) -> None:
+    World(folder).write_event(
         "pitch.ics",
         uid=UID,
         start=ics_time(THURSDAY, "14:00"),
@@ -48,6 +44,15 @@ def workspace(tmp_path: Path) -> Path:
         category="Client: Acme",
         organizer=False,
     )
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """aeflow installed on Monday at 08:00; then the AE books a pitch, tagged, inviting nobody."""
+    write_config(tmp_path)
+    World(tmp_path).calendar.mkdir()
+    assert tick(tmp_path, local(MONDAY, "08:00")) == []
+    book_pitch(tmp_path)
     return tmp_path
 
 
@@ -73,12 +78,25 @@ def itip_of(message: EmailMessage) -> tuple[str, icalendar.Component]:
     return str(calendar["METHOD"]), event
 
 
-def tick(folder: Path, now: datetime) -> list[str]:
+def tick(folder: Path, now: datetime, *, catch_up: bool = False) -> list[str]:
     app, _ = open_app(folder, now)
     try:
-        return [s.action.key for s in Engine(app).tick().sent]
+        return [s.action.key for s in Engine(app, catch_up=catch_up).tick().sent]
     finally:
         app.close()
+
+
+def test_appointments_already_there_when_aeflow_is_installed_are_left_alone(
+    tmp_path: Path,
+) -> None:
+    write_config(tmp_path)
+    World(tmp_path).calendar.mkdir()
+    book_pitch(tmp_path)
+    assert tick(tmp_path, local(MONDAY, "08:00")) == []
+    assert tick(tmp_path, local(MONDAY, "09:00")) == []
+    # Catching up sends what aeflow would have sent had it been running.
+    (key,) = tick(tmp_path, local(MONDAY, "09:30"), catch_up=True)
+    assert key.startswith(f"invite:{UID}:0:")
 
 
 def test_a_tagged_appointment_goes_out_once_as_a_request_and_the_event_lists_the_invitees(
@@ -150,6 +168,11 @@ def test_an_acceptance_updates_the_response_and_confirms_the_request(workspace: 
     assert delivery is not None
     statuses = {r["email"]: r["status"] for r in delivery["recipients"]}
     assert statuses[JANE[1]] == "confirmed" and statuses[TOM[1]] == "sent"
+    shown = aeflow("status", "-c", str(workspace / "aeflow.toml"), "--now", "2026-12-07T10:10")
+    assert shown.returncode == 0, shown.stderr
+    assert "meeting request sent 12-07 Mon 09:00" in shown.stdout
+    (jane_line,) = [line for line in shown.stdout.splitlines() if JANE[1] in line]
+    assert "accepted" in jane_line
 
 
 def test_a_deleted_meeting_sends_one_cancellation(workspace: Path) -> None:
@@ -193,6 +216,23 @@ def test_a_calendar_that_cannot_be_written_is_noted_again_at_the_next_start(
     assert "ATTENDEE" not in (workspace / "calendar" / "pitch.ics").read_text(encoding="utf-8")
     assert tick(workspace, local(MONDAY, "09:30")) == []  # the restart notes it, sends nothing
     assert "ATTENDEE" in (workspace / "calendar" / "pitch.ics").read_text(encoding="utf-8")
+    assert Counter(str(m[KEY_HEADER]) for m in sent(workspace)) == Counter({key: 1})
+
+
+def test_a_lost_state_file_is_rebuilt_and_the_calendar_still_learns_whom_it_invited(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object) -> bool:
+        raise OSError(30, "Read-only file system")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(VdirCalendar, "record_invitation", refuse)
+        (key,) = tick(workspace, local(MONDAY, "09:00"))
+    for path in (workspace / "state").iterdir():
+        path.unlink()
+    assert tick(workspace, local(MONDAY, "09:30")) == []
+    text = (workspace / "calendar" / "pitch.ics").read_text(encoding="utf-8")
+    assert f"mailto:{JANE[1]}" in text and "ORGANIZER" in text
     assert Counter(str(m[KEY_HEADER]) for m in sent(workspace)) == Counter({key: 1})
 
 

@@ -187,3 +187,13 @@ def test_a_superseded_invitation_is_not_chased_but_the_current_one_is() -> None:
         later, state((appointment(),), deliveries=(sent,), done=frozenset({first.key})), Policies()
     )
     assert [a.kind for a in chased.due if a.chain == first.key] == ["receipt_reminder"]
+
+
+def test_an_appointment_already_there_when_aeflow_was_installed_is_left_alone() -> None:
+    installed = NOW - timedelta(days=1)
+    before = replace(
+        state((appointment(),), not_before=installed), first_seen={"appt-1": installed}
+    )
+    assert [a for a in plan(NOW, before, Policies()).due if a.kind == "invitation"] == []
+    after = replace(before, first_seen={"appt-1": installed + timedelta(minutes=1)})
+    assert [a.kind for a in plan(NOW, after, Policies()).due] == ["invitation"]
