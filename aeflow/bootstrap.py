@@ -35,7 +35,7 @@ class App:
 
 
 def build_calendar(config: Config) -> CalendarBackend:
-    """The calendar the configuration names; no state file is opened for it."""
+    """The local calendar the configuration names; no state file is opened for it."""
     from calendar_sync.vdir import VdirCalendar
 
     return VdirCalendar(config.backend.calendar, ZoneInfo(config.ae.timezone))
@@ -55,6 +55,18 @@ def bootstrap(
     """
     clock = clock or SystemClock()
     backend = config.backend
+    if backend.kind == "ews" and (calendar is None or mail is None):
+        from mailer.ews import EwsMailbox
+        from mailer.ews_session import EwsSession
+
+        assert backend.ews is not None
+        session = EwsSession(backend.ews, ZoneInfo(config.ae.timezone))
+        if calendar is None:
+            from calendar_sync.ews import EwsCalendar
+
+            calendar = EwsCalendar(session, ZoneInfo(config.ae.timezone))
+        if mail is None:
+            mail = EwsMailbox(session, email_domain(config.ae.email), clock=clock.now)
     if calendar is None:
         calendar = build_calendar(config)
     if mail is None:

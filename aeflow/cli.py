@@ -141,6 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     shown.add_argument("--now", help=argparse.SUPPRESS)
     shown.set_defaults(handler=_lazy("aeflow.commands.minutes", "show"))
 
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the connection to the Exchange mailbox, step by step",
+        description="Check the way to the Exchange (EWS) mailbox: DNS, TCP, TLS, the login "
+        "(401: the credentials; 403: EWS turned off for the tenant), throttling, the folders "
+        "aeflow reads, aeflow's property on Sent Items. Exit 0 when all is well, 1 when the "
+        "server is busy or unreachable for now, 2 when something must be fixed.",
+    )
+    doctor.add_argument("-c", "--config", type=Path, required=True, metavar="FILE")
+    doctor.set_defaults(handler=_lazy("aeflow.commands.doctor", "run"))
     invite = commands.add_parser(
         "invite",
         help="book a client meeting and send its meeting request",
@@ -208,7 +218,8 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--catch-up",
         action="store_true",
-        help="on first start, also send what came due before aeflow was installed",
+        help="on first start, also send what came due before aeflow was installed, and meeting "
+        "requests for tagged appointments already in the calendar",
     )
 
 
@@ -234,6 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # flufl.bounce narrates every detector it runs at INFO; only its warnings matter to a user.
     logging.getLogger("flufl.bounce").setLevel(logging.WARNING)
+    # exchangelib and the OAuth libraries log requests with their Authorization headers at
+    # DEBUG: a verbose run must never print a password or a token.
+    for name in ("exchangelib", "requests_oauthlib", "oauthlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # APScheduler narrates every job it adds and runs; aeflow logs its own line per tick.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aeflow.config_schema import REQUIRED, SCHEMA, Invalid, Table
+from mailer.ews_session import EwsSettings
 from rules.errors import ConfigError, Problem
 from rules.model import Client, Contact, Person
 from rules.policies import (
@@ -61,6 +62,7 @@ class BackendConfig:
     sync_interval: timedelta
     horizon: timedelta
     smtp: SmtpConfig | None = None
+    ews: EwsSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,13 @@ def config_from_dict(raw: dict[str, Any], path: Path) -> Config:
     _check_workdays(values.get("workdays"), problems)
     if problems:
         raise ConfigError(str(path), problems)
-    return _build(values, path.resolve())
+    config = _build(values, path.resolve())
+    if config.backend.ews is not None:
+        # What must go together ([backend.ews] server or ews_url, the OAuth2 keys, ...).
+        found = config.backend.ews.problems()
+        if found:
+            raise ConfigError(str(path), found)
+    return config
 
 
 def _read_table(raw: Any, table: Table, where: str, problems: list[Problem]) -> dict[str, Any]:
@@ -236,12 +244,14 @@ def _build(values: dict[str, Any], source: Path) -> Config:
     ae = AE(**values["ae"])
     backend_values = dict(values["backend"])
     smtp_values = backend_values.pop("smtp")
+    ews_values = backend_values.pop("ews")
     backend = BackendConfig(
         **{
             **backend_values,
             **{k: _path(base, backend_values[k]) for k in ("calendar", "inbox", "sent", "state")},
         },
         smtp=SmtpConfig(**smtp_values) if smtp_values else None,
+        ews=_ews(ews_values or {}, ae, base) if backend_values["kind"] == "ews" else None,
     )
     workdays = WorkdaysConfig(**values["workdays"])
     clients = tuple(
@@ -279,6 +289,18 @@ def _build(values: dict[str, Any], source: Path) -> Config:
         clients=clients,
         policies=policies,
         templates_folder=_path(base, folder) if folder else None,
+    )
+
+
+def _ews(values: dict[str, Any], ae: AE, base: Path) -> EwsSettings:
+    cache = values.get("token_cache", "")
+    return EwsSettings(
+        **{
+            **values,
+            "email": values.get("email") or ae.email,
+            "token_cache": _path(base, cache) if cache else None,
+            "timeout": float(values.get("timeout", 60)),
+        }
     )
 
 

@@ -50,8 +50,9 @@ _DURATION = re.compile(
 )
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 LANGUAGES = ("zh-CN", "en")
-BACKENDS = ("local",)
-PLANNED_BACKENDS = ("ews", "graph", "imap")
+BACKENDS = ("local", "ews")
+PLANNED_BACKENDS = ("graph", "imap")
+EWS_AUTH = ("ntlm", "basic", "oauth2")
 
 
 def string(value: Any) -> str:
@@ -127,9 +128,18 @@ def language(value: Any) -> str:
 def backend_kind(value: Any) -> str:
     text = string(value)
     if text in PLANNED_BACKENDS:
-        raise Invalid(f'the {text!r} backend is not in this version of aeflow yet; use "local"')
+        raise Invalid(
+            f'the {text!r} backend is not in this version of aeflow yet; use "local" or "ews"'
+        )
     if text not in BACKENDS:
         raise Invalid(f"expected one of {', '.join(BACKENDS)}, got {value!r}")
+    return text
+
+
+def ews_auth(value: Any) -> str:
+    text = string(value).lower()
+    if text not in EWS_AUTH:
+        raise Invalid(f"expected one of {', '.join(EWS_AUTH)}, got {value!r}")
     return text
 
 
@@ -232,7 +242,11 @@ SCHEMA = Table(
         "backend": Table(
             help="Where your calendar and mail live.",
             options={
-                "kind": Option(backend_kind, "local", "local (vdir + Maildir)."),
+                "kind": Option(
+                    backend_kind,
+                    "local",
+                    "local (vdir + Maildir) or ews (Exchange, [backend.ews]).",
+                ),
                 "calendar": Option(string, "calendar", "local: the vdir folder of .ics files."),
                 "inbox": Option(string, "mail/inbox", "local: the Maildir that receives mail."),
                 "sent": Option(string, "mail/sent", "local: the Maildir of sent mail."),
@@ -252,7 +266,65 @@ SCHEMA = Table(
                             env_name, "", "Environment variable holding the password."
                         ),
                     },
-                )
+                ),
+                "ews": Table(
+                    help='Exchange (EWS) connection, for kind = "ews".',
+                    options={
+                        "email": Option(
+                            optional_email,
+                            "",
+                            "The mailbox's primary SMTP address; empty: ae.email.",
+                        ),
+                        "server": Option(
+                            string,
+                            "",
+                            "Exchange server name; the EWS URL is https://SERVER/EWS/Exchange.asmx.",
+                        ),
+                        "ews_url": Option(
+                            string,
+                            "",
+                            "The EWS URL, instead of server (https; http only on loopback).",
+                        ),
+                        "autodiscover": Option(
+                            boolean, False, "Find the EWS URL by autodiscover from the address."
+                        ),
+                        "username": Option(
+                            string, "", "Login name (DOMAIN\\user or UPN); empty: the address."
+                        ),
+                        "auth": Option(ews_auth, "ntlm", "How to log in: ntlm, basic or oauth2."),
+                        "password_env": Option(
+                            env_name,
+                            "",
+                            "Environment variable holding the password; empty: the keyring.",
+                        ),
+                        "keyring_service": Option(
+                            string,
+                            "aeflow",
+                            "Keyring service the password is stored under (user: the login name).",
+                        ),
+                        "tenant_id": Option(string, "", "OAuth2: the Entra ID (Azure AD) tenant."),
+                        "client_id": Option(string, "", "OAuth2: the application (client) id."),
+                        "client_secret_env": Option(
+                            env_name,
+                            "",
+                            "OAuth2: environment variable holding the client secret.",
+                        ),
+                        "token_cache": Option(
+                            string,
+                            "",
+                            "OAuth2: JSON file holding a delegated token (rewritten, mode 600).",
+                        ),
+                        "version": Option(
+                            string,
+                            "",
+                            "Exchange2010_SP2, Exchange2013, Exchange2013_SP1, Exchange2016 or "
+                            "Exchange2019; empty: asked of the server.",
+                        ),
+                        "timeout": Option(
+                            integer(1, 600), 60, "Seconds to wait for one answer from the server."
+                        ),
+                    },
+                ),
             },
         ),
         "workdays": Table(

@@ -49,12 +49,34 @@ def test_a_minimal_config_takes_every_default() -> None:
     assert config.templates_folder is None
 
 
+def test_an_exchange_backend_takes_its_settings_with_the_aes_address_by_default() -> None:
+    raw = minimal()
+    raw["backend"] = {
+        "kind": "ews",
+        "ews": {"server": "mail.agency.example", "password_env": "AEFLOW_EWS_PASSWORD"},
+    }
+    ews = config_from_dict(raw, Path("/tmp/aeflow.toml")).backend.ews
+    assert ews is not None
+    assert ews.email == raw["ae"]["email"] and ews.auth == "ntlm"
+    assert ews.endpoint == "https://mail.agency.example/EWS/Exchange.asmx"
+    assert ews.timeout == 60.0 and ews.token_cache is None
+
+
+def test_an_exchange_backend_without_a_way_to_the_server_is_refused_with_its_keys() -> None:
+    raw = minimal()
+    raw["backend"] = {"kind": "ews", "ews": {"auth": "oauth2"}}
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict(raw, Path("bad.toml"))
+    assert {p.where.split(".")[1] for p in caught.value.problems} == {"ews"}
+    assert any("server" in p.message or "ews_url" in p.message for p in caught.value.problems)
+
+
 def test_five_different_mistakes_are_reported_together_with_their_keys() -> None:
     raw = minimal()
     raw["ae"] = {"name": "AE", "email": "nobody", "manager": "boss@agency.example", "tz": "x"}
     raw["workdays"] = {"extra_holidays": ["2027-13-01"]}
     raw["policies"] = {"receipts": {"confirm_within": "soon"}}
-    raw["backend"] = {"kind": "ews"}
+    raw["backend"] = {"kind": "graph"}
     raw["clients"] = [{"name": "Acme", "domains": ["acme.example"], "language": "fr"}]
     with pytest.raises(ConfigError) as caught:
         config_from_dict(raw, Path("bad.toml"))
