@@ -12,19 +12,20 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.message import EmailMessage
 
 from aeflow.bootstrap import App
 from aeflow.compose_action import KIND_OF_PREFIX, ActionComposer
 from aeflow.records import iso, parse_iso
 from aeflow.state import build_state, close_old_deliveries, done_keys
 from aeflow.sync import SyncReport, sync_once
-from calendar_sync.port import CalendarWriter
+from calendar_sync.port import CalendarWriter, MeetingOrganizer
 from mailer.port import SentRecord
 from mailer.signals import sanitise
 from rules.errors import TransientError
-from rules.model import Action, Attendee, Person, Role
+from rules.model import Action, Attendee, Person, Role, email_domain
 from rules.planner import plan
-from rules.planning import Plan, Skipped
+from rules.planning import Plan, Skipped, key_part
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,29 @@ class Engine:
             store.outbox_put(covered, {"status": SENT, "via": record.key})
         self.composer.record_delivery_from_sent(store, record)
 
+    def _organized(self, outbox: dict[str, object]) -> SentRecord | None:
+        """A request a calendar server sent itself is found on the meeting's item, not in Sent."""
+        calendar, itip = self.app.calendar, outbox.get("itip")
+        if not isinstance(calendar, MeetingOrganizer) or not isinstance(itip, dict):
+            return None
+        key = str(outbox["key"])
+        if not calendar.invitation_sent(itip, key):
+            return None
+        recipients = outbox.get("recipients", [])
+        return SentRecord(
+            key=key,
+            message_id=self._organized_id(key),
+            sent_at=parse_iso(str(outbox.get("started")))
+            if outbox.get("started")
+            else self.app.clock.now(),
+            recipients=tuple(str(r) for r in recipients) if isinstance(recipients, list) else (),
+            meeting=str(outbox.get("meeting", "")),
+            meeting_uid=str(itip.get("uid", "")),
+        )
+
+    def _organized_id(self, key: str) -> str:
+        return f"<{key_part(key)}.invitation@{email_domain(self.composer.ae.email)}>"
+
     def _itip_from_sent(self, record: SentRecord) -> dict[str, object] | None:
         """What a request found in Sent tells of whom it invited, for the calendar event (a
         lost state file forgot it): its UID header, the SEQUENCE its key names, its recipients."""
@@ -140,7 +164,7 @@ class Engine:
 
     def _settle(self, outbox: dict[str, object]) -> None:
         key = str(outbox["key"])
-        found = self.app.mail.find_sent(key)
+        found = self.app.mail.find_sent(key) or self._organized(outbox)
         if found is not None:
             log.info("recovered %s: found in Sent, marked sent", key)
             with self.app.store.batch():
@@ -194,7 +218,7 @@ class Engine:
                 )
 
     def _execute(self, action: Action, report: TickReport, dry_run: bool) -> None:
-        store, mail = self.app.store, self.app.mail
+        store = self.app.store
         try:
             message = self.composer.compose(action, store)
         except Exception as error:  # a broken template must not stop the other actions
@@ -222,7 +246,7 @@ class Engine:
             intent["itip"] = action.data["itip"]
         store.outbox_put(action.key, intent)  # written to disk before anything leaves
         try:
-            message_id = mail.send(message, action.key)
+            message_id = self._send(action, message)
         except (TransientError, OSError):
             # For now (a busy server, a full disk): the next tick tries again.
             store.outbox_put(action.key, {**intent, "status": UNSENT})
@@ -262,6 +286,21 @@ class Engine:
             record = store.outbox_get(action.key)
             if record is not None:
                 self._note_invitation(action.key, record)
+
+    def _send(self, action: Action, message: EmailMessage) -> str:
+        """Hand the message to the mailbox; a meeting request to a calendar server that sends
+        requests itself (Exchange), which keeps the attendees' answers on the AE's item."""
+        calendar = self.app.calendar
+        if action.kind == "invitation" and isinstance(calendar, MeetingOrganizer):
+            itip = action.data["itip"]
+            assert isinstance(itip, dict)
+            html = message.get_body(("html",))
+            notice = html.get_content() if html is not None else ""
+            calendar.send_invitation(itip, action.key, str(notice))
+            # Exchange writes the request's own Message-ID; this one names the action, and the
+            # attendees' answers are matched by the meeting's UID.
+            return self._organized_id(action.key)
+        return self.app.mail.send(message, action.key)
 
     def _note_invitation(self, key: str, record: dict[str, object]) -> None:
         """Write whom a sent request invited into the AE's calendar event, as a calendar program

@@ -17,13 +17,19 @@ This adapter does not import the mail side: it is handed a connection (``EwsConn
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from calendar_sync.ews_invite import (
+    NOTES_FIELD,
+    invitation_sent,
+    register_invite_property,
+    send_invitation,
+)
 from calendar_sync.ews_items import (
     MASTER,
     MEETING_FIELDS,
@@ -85,6 +91,13 @@ class EwsCalendar:
         teach_windows_zones()
 
     # --- the sync --------------------------------------------------------------------------------
+
+    def send_invitation(self, itip: Mapping[str, object], key: str, notice_html: str) -> bool:
+        """A meeting request sent by Exchange from the AE's item (``calendar_sync.ews_invite``)."""
+        return send_invitation(self.connection, itip, key, notice_html)
+
+    def invitation_sent(self, itip: Mapping[str, object], key: str) -> bool:
+        return invitation_sent(self.connection, itip, key)
 
     def sync(self, state: str | None, start: datetime, end: datetime) -> CalendarChanges:
         require_aware("start", start)
@@ -155,6 +168,9 @@ class EwsCalendar:
         wanted = list(fields)
         if "text_body" in wanted and not _has_text_body(account):
             wanted[wanted.index("text_body")] = "body"
+        if "start" in wanted:
+            register_invite_property()
+            wanted.append(NOTES_FIELD)  # the AE's notes, where aeflow made the body a notice
         results = account.fetch(
             ids=items, folder=account.calendar, only_fields=wanted, chunk_size=_CHUNK
         )

@@ -85,7 +85,11 @@ def text_of(value: object) -> str:
 
 
 def body_of(item: Any) -> str:
-    """The event's notes as text: TextBody (Exchange 2013 on), else a Body given as text."""
+    """The event's notes as text: the AE's own notes kept when aeflow made the body a meeting
+    notice; else TextBody (Exchange 2013 on), else a Body given as text."""
+    kept = getattr(item, "aeflow_notes", None)
+    if kept:
+        return text_of(kept)
     text = getattr(item, "text_body", None)
     if text is None:
         body = getattr(item, "body", None)

@@ -27,7 +27,7 @@ for its organizer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -64,4 +64,20 @@ class CalendarWriter(Protocol):
         """Note on event ``uid`` its organizer, the attendees invited (each answer already there
         is kept) and the SEQUENCE of the last request sent. Idempotent: ``False`` when the event
         already says so (or is not there any more), ``True`` when it was changed."""
+        ...
+
+
+@runtime_checkable
+class MeetingOrganizer(Protocol):
+    """A calendar server that sends meeting requests itself, from the organizer's own item
+    (Exchange): aeflow hands it the request instead of mailing an iTIP message."""
+
+    def send_invitation(self, itip: Mapping[str, object], key: str, notice_html: str) -> bool:
+        """Invite ``itip``'s attendees to the meeting ``itip["uid"]`` with the notice as its
+        body, marked with ``key``; ``False`` when the item already carries ``key``."""
+        ...
+
+    def invitation_sent(self, itip: Mapping[str, object], key: str) -> bool:
+        """Whether the meeting's item carries ``key``: the request went (a crash after handing
+        it over is settled by this, as a mail is by Sent)."""
         ...

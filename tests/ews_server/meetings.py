@@ -298,6 +298,16 @@ def updated(
     """After the organizer changed ``item`` (``before`` is how it was): tell attendees as ``mode``
     (SendMeetingInvitationsOrCancellations) says."""
     _carry_responses(item, before)
+    if (
+        mode != "SendToNone"
+        and item.flag("IsOrganizer")
+        and not item.flag("IsMeeting")
+        and item.attendees()
+    ):
+        # An appointment given attendees and sent becomes a meeting, as when Outlook does it.
+        item.set_text("IsMeeting", "true")
+        item.set_text("AppointmentState", "1")
+        item.set_text("MeetingRequestWasSent", "true")
     if mode == "SendToNone" or not item.flag("IsMeeting") or item.master_id is not None:
         return
     old = {a.email for a in before.attendees()}
