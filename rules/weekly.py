@@ -43,17 +43,10 @@ from rules.workdays import WorkingCalendar
 
 _DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
-_MONTHS: tuple[str, ...] = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-)
-_MONTHS += ("September", "October", "November", "December")
+# fmt: off
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+# fmt: on
 
 
 @dataclass(frozen=True)
