@@ -35,10 +35,17 @@ class App:
 
 
 def build_calendar(config: Config) -> CalendarBackend:
-    """The local calendar the configuration names; no state file is opened for it."""
+    """The calendar the configuration names; no state file is opened for it."""
+    zone = ZoneInfo(config.ae.timezone)
+    if config.backend.kind == "ews":
+        from calendar_sync.ews import EwsCalendar
+        from mailer.ews_session import EwsSession
+
+        assert config.backend.ews is not None
+        return EwsCalendar(EwsSession(config.backend.ews, zone), zone)
     from calendar_sync.vdir import VdirCalendar
 
-    return VdirCalendar(config.backend.calendar, ZoneInfo(config.ae.timezone))
+    return VdirCalendar(config.backend.calendar, zone)
 
 
 def bootstrap(

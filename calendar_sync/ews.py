@@ -17,7 +17,7 @@ This adapter does not import the mail side: it is handed a connection (``EwsConn
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from calendar_sync.ews_invite import (
     NOTES_FIELD,
+    create_event,
     invitation_sent,
     register_invite_property,
     send_invitation,
@@ -45,7 +46,7 @@ from calendar_sync.ews_state import EwsState, load_state
 from calendar_sync.occurrences import digest, overlaps
 from calendar_sync.port import CalendarChanges
 from rules.errors import Problem
-from rules.model import Meeting, require_aware
+from rules.model import Attendee, Meeting, Person, require_aware
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,17 @@ class EwsCalendar:
 
     def invitation_sent(self, itip: Mapping[str, object], key: str) -> bool:
         return invitation_sent(self.connection, itip, key)
+
+    # --- writing (``CalendarWriter``) ---
+
+    def create_event(self, meeting: Meeting) -> str:
+        return create_event(self.connection, meeting)
+
+    def record_invitation(
+        self, uid: str, organizer: Person, attendees: Sequence[Attendee], sequence: int
+    ) -> bool:
+        """Nothing to do: Exchange keeps the attendees on the item it sent the request from."""
+        return False
 
     def sync(self, state: str | None, start: datetime, end: datetime) -> CalendarChanges:
         require_aware("start", start)

@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from calendar_sync.ews_items import body_of
 from rules.errors import UserError
+from rules.model import Meeting
 
 log = logging.getLogger(__name__)
 
@@ -155,3 +156,31 @@ def invitation_sent(connection: Connection, itip: Mapping[str, object], key: str
     with connection.guard("looking for a meeting request in Exchange"):
         item = _item_of(connection.account, str(itip["uid"]), start, end)
     return item is not None and str(getattr(item, _FIELD, "") or "") == key
+
+
+def create_event(connection: Connection, meeting: Meeting) -> str:
+    """Book ``meeting`` in the AE's Exchange calendar as an appointment, telling nobody yet."""
+    from exchangelib import CalendarItem, EWSDateTime, Mailbox
+    from exchangelib.items import SEND_TO_NONE
+    from exchangelib.properties import Attendee
+
+    with connection.guard("booking a meeting in Exchange"):
+        account = connection.account
+        optional = [
+            Attendee(mailbox=Mailbox(email_address=a.person.email), response_type="Unknown")
+            for a in meeting.attendees
+        ]
+        item = CalendarItem(
+            account=account,
+            folder=account.calendar,
+            uid=meeting.uid,
+            subject=meeting.subject,
+            start=EWSDateTime.from_datetime(meeting.start.astimezone(UTC)),
+            end=EWSDateTime.from_datetime(meeting.end.astimezone(UTC)),
+            location=meeting.location or None,
+            body=meeting.body or None,
+            categories=list(meeting.categories) or None,
+            optional_attendees=optional or None,
+        )
+        item.save(send_meeting_invitations=SEND_TO_NONE)
+    return f"the Exchange calendar of {account.primary_smtp_address}"

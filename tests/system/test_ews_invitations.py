@@ -22,6 +22,7 @@ from calendar_sync.ews_invite import INVITE_PROPERTY, PROPERTY_SET
 from rules.model import Response
 from tests.ews_server import EwsServer
 from tests.ews_server.client import account
+from tests.system.test_cli import aeflow
 
 ZONE = ZoneInfo("Asia/Shanghai")
 AE = "xiaoming.wang@agency.example"
@@ -214,3 +215,33 @@ def test_an_answer_comes_back_and_a_move_sends_an_update(
     (update,) = tick(config_file)
     assert update.startswith("invite:") and ":1:" in update
     assert len(requests_in(server, TOM)) == 2
+
+
+def test_aeflow_invite_books_the_meeting_in_exchange_and_exchange_sends_it(
+    server: EwsServer, config_file: Path
+) -> None:
+    assert tick(config_file) == []  # installed
+    start = meeting_start() + timedelta(days=1)
+    result = aeflow(
+        "invite",
+        "-c",
+        str(config_file),
+        "--client",
+        "Acme",
+        "--subject",
+        "Media review",
+        "--start",
+        start.strftime("%Y-%m-%dT%H:%M"),
+        "--duration",
+        "45m",
+        "--optional",
+        "guest@partner.example",
+        "--now",
+        now().astimezone(ZONE).strftime("%Y-%m-%dT%H:%M"),
+    )  # the password reaches it through the environment the fixture set
+    assert result.returncode == 0, result.stderr
+    assert "booked" in result.stdout and "invite:" in result.stdout
+    (item,) = server.mailbox(AE).items("calendar")
+    assert item.subject == "Media review"
+    assert {a.email for a in item.attendees()} >= {JANE, TOM, MEI, "guest@partner.example"}
+    assert len(requests_in(server, JANE)) == 1
