@@ -274,7 +274,7 @@ def translate(error: BaseException, what: str, settings: EwsSettings) -> AeflowE
         return UserError(
             f"{what}: {where} refused EWS (HTTP 403). EWS is disabled for this mailbox or "
             "tenant (Exchange Online blocks EWS unless the tenant allows it); ask the "
-            "administrator to allow EWS for the account, or use the graph backend"
+            "administrator to allow EWS for the account (a Microsoft Graph backend is planned)"
         )
     if isinstance(error, ews.UnauthorizedError):
         return UserError(

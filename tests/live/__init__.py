@@ -1,0 +1,1 @@
+"""Opt-in tests against a real Exchange server; see ``tests/live/conftest.py`` for when they run."""
