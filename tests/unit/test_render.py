@@ -142,7 +142,8 @@ def test_a_missing_context_field_is_an_error_naming_the_template_and_line(
         renderer.render("confirmation", "zh-CN", context)
 
     message = str(raised.value)
-    assert "confirmation.txt.j2, line " in message
+    # The place is written by the meeting block that the confirmation includes.
+    assert "_meeting.txt.j2, line " in message
     assert "location" in message
     assert isinstance(raised.value, AeflowError)
 
