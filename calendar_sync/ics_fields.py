@@ -1,7 +1,9 @@
-"""Reading the people, tags and texts of an event into the domain model."""
+"""Reading the people, tags and texts of an event into the domain model, and writing people
+back (``cal_address``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import icalendar
@@ -25,6 +27,24 @@ _RESPONSES = {
     "DECLINED": Response.DECLINED,
     "DELEGATED": Response.DELEGATED,
 }
+
+
+# The other way, for what aeflow writes: each role and answer by its RFC 5545 name.
+ICAL_ROLES = {role: name for name, role in _ROLES.items() if "_" not in name}
+ICAL_RESPONSES = {response: name for name, response in _RESPONSES.items()}
+
+
+def cal_address(email: str, name: str = "", params: Mapping[str, str] | None = None) -> Any:
+    """An ORGANIZER or ATTENDEE value: ``mailto:`` the address, its CN and ``params``. An address
+    that could break the line it is written on is a ``ValueError``."""
+    if "@" not in email or any(ch in email for ch in "\r\n\0 "):
+        raise ValueError(f"not an address for a calendar: {email!r}")
+    address = icalendar.vCalAddress(f"mailto:{email}")
+    if name.strip():
+        address.params["CN"] = icalendar.vText(" ".join(name.split()))
+    for key, value in (params or {}).items():
+        address.params[key] = value
+    return address
 
 
 def _values(value: Any) -> list[Any]:

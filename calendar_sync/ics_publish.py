@@ -43,17 +43,13 @@ def publish_calendar(
     when = stamp if stamp is not None else datetime.now(UTC)
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError(f"the stamp must be an aware datetime, got {when.isoformat()}")
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", _clean(prodid))
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
+    calendar = new_calendar("PUBLISH", prodid)
     if name:
         calendar.add("name", _clean(name))
         calendar.add("x-wr-calname", _clean(name))
     for index, event in enumerate(events):
         try:
-            calendar.add_component(_vevent(event, organizer_email, when.astimezone(UTC)))
+            calendar.add_component(vevent(event, organizer_email, when.astimezone(UTC)))
         except (KeyError, TypeError, ValueError) as error:
             uid = event.get("uid", "") if isinstance(event, Mapping) else ""
             raise ValueError(f"event {index} ({uid!r}) cannot be published: {error}") from error
@@ -61,7 +57,19 @@ def publish_calendar(
     return data
 
 
-def _vevent(event: Mapping[str, object], organizer: str, stamp: datetime) -> icalendar.Event:
+def new_calendar(method: str, prodid: str) -> icalendar.Calendar:
+    """An empty VCALENDAR of iTIP ``method``, as every calendar aeflow writes begins."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", _clean(prodid))
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    return calendar
+
+
+def vevent(event: Mapping[str, object], organizer: str, stamp: datetime) -> icalendar.Event:
+    """One VEVENT of the plain values described above (a ``ValueError``/``TypeError`` saying
+    what is wrong with them); meeting requests add their attendees to it."""
     uid = _clean(_text(event, "uid")).strip()
     if not uid:
         raise ValueError("it has no uid")

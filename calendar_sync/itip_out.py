@@ -17,31 +17,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-import icalendar
-
+from calendar_sync.ics_fields import ICAL_ROLES, cal_address
+from calendar_sync.ics_publish import new_calendar, vevent
 from rules.model import Role, require_aware
 
 PRODID = "-//aeflow//aeflow meeting requests//EN"
 METHODS = frozenset({"REQUEST", "CANCEL"})
-_ICAL_ROLE = {
-    Role.CHAIR.value: "CHAIR",
-    Role.REQUIRED.value: "REQ-PARTICIPANT",
-    Role.OPTIONAL.value: "OPT-PARTICIPANT",
-    Role.NON_PARTICIPANT.value: "NON-PARTICIPANT",
-}
 
 
-def _address(person: Mapping[str, object], extra: Mapping[str, str]) -> icalendar.vCalAddress:
-    email = str(person["email"])
-    if any(ch in email for ch in "\r\n\0") or "@" not in email:
-        raise ValueError(f"not an address for a calendar: {email!r}")
-    address = icalendar.vCalAddress(f"mailto:{email}")
-    name = str(person.get("name", "")).strip()
-    if name:
-        address.params["CN"] = icalendar.vText(" ".join(name.split()))
-    for key, value in extra.items():
-        address.params[key] = value
-    return address
+def _person(value: object) -> tuple[str, str]:
+    assert isinstance(value, Mapping)
+    return str(value["email"]), str(value.get("name", ""))
 
 
 def itip_calendar(itip: Mapping[str, object], *, stamp: datetime, description: str = "") -> bytes:
@@ -55,43 +41,38 @@ def itip_calendar(itip: Mapping[str, object], *, stamp: datetime, description: s
     method = str(itip["method"]).upper()
     if method not in METHODS:
         raise ValueError(f"aeflow sends no iTIP {method!r}; only {sorted(METHODS)}")
-    start = datetime.fromisoformat(str(itip["start"]))
-    end = datetime.fromisoformat(str(itip["end"]))
-    require_aware("start", start)
-    require_aware("end", end)
-    calendar = icalendar.Calendar()
-    calendar.add("PRODID", PRODID)
-    calendar.add("VERSION", "2.0")
-    calendar.add("CALSCALE", "GREGORIAN")
-    calendar.add("METHOD", method)
-    event = icalendar.Event()
-    event.add("UID", str(itip["uid"]))
-    event.add("SEQUENCE", int(str(itip.get("sequence", 0))))
-    event.add("DTSTAMP", stamp.astimezone(UTC))
-    event.add("DTSTART", start.astimezone(UTC))
-    event.add("DTEND", end.astimezone(UTC))
-    event.add("SUMMARY", str(itip.get("subject", "")))
-    location = str(itip.get("location", ""))
-    if location:
-        event.add("LOCATION", location)
+    for field in ("start", "end"):
+        require_aware(field, datetime.fromisoformat(str(itip[field])))
+    email, name = _person(itip["organizer"])
+    event = vevent(
+        {
+            "uid": str(itip["uid"]),
+            "subject": str(itip.get("subject", "")),
+            "location": str(itip.get("location", "")),
+            "start": str(itip["start"]),
+            "end": str(itip["end"]),
+            "sequence": int(str(itip.get("sequence", 0))),
+        },
+        email,
+        stamp.astimezone(UTC),
+    )
+    event["ORGANIZER"] = cal_address(email, name)
     if description:
         event.add("DESCRIPTION", description)
-    organizer = itip["organizer"]
-    assert isinstance(organizer, Mapping)
-    event.add("ORGANIZER", _address(organizer, {}))
     attendees = itip.get("attendees", [])
     assert isinstance(attendees, Sequence)
     for attendee in attendees:
         assert isinstance(attendee, Mapping)
-        role = _ICAL_ROLE.get(str(attendee.get("role", "")), "REQ-PARTICIPANT")
-        params = {"ROLE": role, "CUTYPE": "INDIVIDUAL"}
+        role = Role(str(attendee.get("role", Role.REQUIRED.value)))
+        params = {"ROLE": ICAL_ROLES[role], "CUTYPE": "INDIVIDUAL"}
         if method == "REQUEST":
             params |= {"PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE"}
-        event.add("ATTENDEE", _address(attendee, params))
+        event.add("ATTENDEE", cal_address(*_person(attendee), params))
     event.add("STATUS", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     event.add("TRANSP", "OPAQUE")
     if method == "CANCEL":
         event.add("PRIORITY", 1)
+    calendar = new_calendar(method, PRODID)
     calendar.add_component(event)
     content: bytes = calendar.to_ical()
     return content

@@ -14,28 +14,16 @@ import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import icalendar
 
 from calendar_sync import ics_fields
 from calendar_sync.ics_text import decode, read_calendar, unfold
 from rules.errors import UnreadableInput
-from rules.model import Attendee, Meeting, Person, Role
+from rules.model import Attendee, Meeting, Person
 
 PRODID = "-//aeflow//aeflow calendar//EN"
-_ICAL_ROLE = {
-    Role.CHAIR: "CHAIR",
-    Role.REQUIRED: "REQ-PARTICIPANT",
-    Role.OPTIONAL: "OPT-PARTICIPANT",
-    Role.NON_PARTICIPANT: "NON-PARTICIPANT",
-}
-_ICAL_RESPONSE = {
-    "needs-action": "NEEDS-ACTION",
-    "accepted": "ACCEPTED",
-    "tentative": "TENTATIVE",
-    "declined": "DECLINED",
-    "delegated": "DELEGATED",
-}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]")
 
 
@@ -52,19 +40,14 @@ def write_atomically(path: Path, content: bytes) -> None:
         raise
 
 
-def cal_address(person: Person, params: dict[str, str]) -> icalendar.vCalAddress:
-    address = icalendar.vCalAddress(f"mailto:{person.email}")
-    if person.name:
-        address.params["CN"] = icalendar.vText(" ".join(person.name.split()))
-    for key, value in params.items():
-        address.params[key] = value
-    return address
+def _address(person: Person, params: dict[str, str] | None = None) -> Any:
+    return ics_fields.cal_address(person.email, person.name, params)
 
 
 def _attendee_params(attendee: Attendee) -> dict[str, str]:
     return {
-        "ROLE": _ICAL_ROLE.get(attendee.role, "REQ-PARTICIPANT"),
-        "PARTSTAT": _ICAL_RESPONSE.get(attendee.response.value, "NEEDS-ACTION"),
+        "ROLE": ics_fields.ICAL_ROLES[attendee.role],
+        "PARTSTAT": ics_fields.ICAL_RESPONSES[attendee.response],
         "RSVP": "TRUE" if attendee.rsvp else "FALSE",
     }
 
@@ -94,9 +77,9 @@ def new_event_file(folder: Path, meeting: Meeting, stamp: datetime) -> Path:
     if meeting.categories:
         event.add("CATEGORIES", list(meeting.categories))
     if meeting.organizer is not None:
-        event.add("ORGANIZER", cal_address(meeting.organizer, {}))
+        event.add("ORGANIZER", _address(meeting.organizer))
     for attendee in meeting.attendees:
-        event.add("ATTENDEE", cal_address(attendee.person, _attendee_params(attendee)))
+        event.add("ATTENDEE", _address(attendee.person, _attendee_params(attendee)))
     calendar.add_component(event)
     path = folder / event_file_name(meeting.uid)
     if path.exists():
@@ -145,12 +128,12 @@ def record_invitation(
     assert event is not None
     changed = False
     if ics_fields.person(event.get("ORGANIZER")) is None:
-        event["ORGANIZER"] = cal_address(organizer, {})
+        event["ORGANIZER"] = _address(organizer)
         changed = True
     present = {a.person.email for a in ics_fields.attendees(event)}
     for attendee in attendees:
         if attendee.person.email not in present:
-            event.add("ATTENDEE", cal_address(attendee.person, _attendee_params(attendee)))
+            event.add("ATTENDEE", _address(attendee.person, _attendee_params(attendee)))
             changed = True
     if ics_fields.sequence(event) < sequence:
         event["SEQUENCE"] = sequence

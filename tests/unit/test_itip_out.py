@@ -91,7 +91,12 @@ def test_lines_end_in_crlf_and_are_folded_within_75_octets() -> None:
 
 
 def test_an_update_keeps_the_uid_and_raises_the_sequence() -> None:
-    first, update = event_of(ours()), event_of(ours(sequence=1, start="2026-12-10T02:00:00+00:00"))
+    first, update = (
+        event_of(ours()),
+        event_of(
+            ours(sequence=1, start="2026-12-10T02:00:00+00:00", end="2026-12-10T03:30:00+00:00")
+        ),
+    )
     assert str(first["UID"]) == str(update["UID"])
     assert int(update["SEQUENCE"]) == 1
 
