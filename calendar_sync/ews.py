@@ -28,7 +28,6 @@ from calendar_sync.ews_invite import (
     NOTES_FIELD,
     create_event,
     invitation_sent,
-    register_invite_property,
     send_invitation,
 )
 from calendar_sync.ews_items import (
@@ -36,6 +35,7 @@ from calendar_sync.ews_items import (
     MEETING_FIELDS,
     RECURRING_TYPES,
     SINGLE,
+    has_text_body,
     is_stale_sync_state,
     item_label,
     meeting_from_item,
@@ -178,10 +178,9 @@ class EwsCalendar:
             return []
         account = self.connection.account
         wanted = list(fields)
-        if "text_body" in wanted and not _has_text_body(account):
+        if "text_body" in wanted and not has_text_body(account):
             wanted[wanted.index("text_body")] = "body"
         if "start" in wanted:
-            register_invite_property()
             wanted.append(NOTES_FIELD)  # the AE's notes, where aeflow made the body a notice
         results = account.fetch(
             ids=items, folder=account.calendar, only_fields=wanted, chunk_size=_CHUNK
@@ -414,10 +413,3 @@ def _missing(error: BaseException) -> bool:
 
 def _is_series(keys: dict[str, str]) -> bool:
     return any("/" in key for key in keys)
-
-
-def _has_text_body(account: Any) -> bool:
-    from exchangelib import CalendarItem
-
-    field_ = CalendarItem.get_field_by_fieldname("text_body")
-    return bool(field_.supports_version(account.version))

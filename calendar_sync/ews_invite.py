@@ -14,23 +14,20 @@ and read from there.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from calendar_sync.ews_items import body_of
+from calendar_sync.ews_items import body_of, has_text_body
 from rules.errors import UserError
 from rules.model import Meeting
 
 log = logging.getLogger(__name__)
 
-PROPERTY_SET = "a495f4ef-2be6-44d3-835b-48c8210743c4"  # aeflow's, as in mailer/ews.py
-INVITE_PROPERTY = "AEFlowInviteKey"
-NOTES_PROPERTY = "AEFlowNotes"
+# Fields of exchangelib's CalendarItem, registered with every account the shared session builds
+# (mailer/ews_session.PROPERTIES): the key of the last request sent, and the AE's own notes.
 _FIELD = "aeflow_invite_key"
 NOTES_FIELD = "aeflow_notes"
-_registered = threading.Lock()
 # The view around the meeting's time that finds its item: a little wider than the meeting.
 _MARGIN = timedelta(minutes=1)
 
@@ -40,30 +37,6 @@ class Connection(Protocol):
     def account(self) -> Any: ...
 
     def guard(self, what: str) -> Any: ...
-
-
-def register_invite_property() -> None:
-    """Make ``aeflow_invite_key`` and ``aeflow_notes`` fields of exchangelib's CalendarItem,
-    once. The notes keep the AE's own lines (the agenda) when the body becomes the notice."""
-    from exchangelib import CalendarItem
-    from exchangelib.extended_properties import ExtendedProperty
-    from exchangelib.fields import InvalidField
-
-    with _registered:
-        for field, name in ((_FIELD, INVITE_PROPERTY), (NOTES_FIELD, NOTES_PROPERTY)):
-            try:
-                CalendarItem.get_field_by_fieldname(field)
-            except InvalidField:
-                prop = type(
-                    name,
-                    (ExtendedProperty,),
-                    {
-                        "property_set_id": PROPERTY_SET,
-                        "property_name": name,
-                        "property_type": "String",
-                    },
-                )
-                CalendarItem.register(field, prop)
 
 
 def _item_of(account: Any, uid: str, start: datetime, end: datetime) -> Any | None:
@@ -78,22 +51,11 @@ def _item_of(account: Any, uid: str, start: datetime, end: datetime) -> Any | No
     if not found:
         return None
     fields = ["id", "changekey", "uid", "subject", "required_attendees", "optional_attendees"]
-    body = "text_body" if _has_text_body() else "body"
+    body = "text_body" if has_text_body(account) else "body"
     (item,) = list(account.fetch([found[0]], only_fields=[*fields, body, _FIELD, NOTES_FIELD]))
     if isinstance(item, Exception):
         raise item
     return item
-
-
-def _has_text_body() -> bool:
-    from exchangelib import CalendarItem
-    from exchangelib.fields import InvalidField
-
-    try:
-        CalendarItem.get_field_by_fieldname("text_body")
-    except InvalidField:
-        return False
-    return True
 
 
 def send_invitation(
@@ -106,7 +68,6 @@ def send_invitation(
     from exchangelib import Attendee, HTMLBody, Mailbox
     from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 
-    register_invite_property()
     start = datetime.fromisoformat(str(itip["start"]))
     end = datetime.fromisoformat(str(itip["end"]))
     uid = str(itip["uid"])
@@ -150,7 +111,6 @@ def send_invitation(
 
 
 def invitation_sent(connection: Connection, itip: Mapping[str, object], key: str) -> bool:
-    register_invite_property()
     start = datetime.fromisoformat(str(itip["start"]))
     end = datetime.fromisoformat(str(itip["end"]))
     with connection.guard("looking for a meeting request in Exchange"):

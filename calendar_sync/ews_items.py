@@ -84,6 +84,14 @@ def text_of(value: object) -> str:
     return "".join(ch for ch in text if ch in "\n\t" or not (ord(ch) < 32 or ord(ch) == 127))
 
 
+def has_text_body(account: Any) -> bool:
+    """Whether the server gives TextBody (Exchange 2013 on); else the body is asked for."""
+    from exchangelib import CalendarItem
+
+    field_ = CalendarItem.get_field_by_fieldname("text_body")
+    return bool(field_.supports_version(account.version))
+
+
 def body_of(item: Any) -> str:
     """The event's notes as text: the AE's own notes kept when aeflow made the body a meeting
     notice; else TextBody (Exchange 2013 on), else a Body given as text."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -42,48 +41,10 @@ from rules.model import Signal, require_aware
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
-# aeflow's own property set: nothing else writes into it, so a name cannot clash.
-PROPERTY_SET = "a495f4ef-2be6-44d3-835b-48c8210743c4"
-KEY_PROPERTY = "AEFlowKey"
-SENT_AT_PROPERTY = "AEFlowSentAt"
 _PAGE = 512
 _MIME_CHUNK = 10  # MIME bodies are large: few per GetItem
 _INBOX_FIELDS = ("mime_content", "item_class", "datetime_received", "in_reply_to", "references")
 _SENT_FIELDS = ("mime_content", "bcc_recipients", "datetime_sent", "aeflow_key")
-_registered = threading.Lock()
-
-
-def register_properties() -> None:
-    """Make ``aeflow_key`` and ``aeflow_sent_at`` fields of exchangelib's Message, once.
-
-    Idempotent; a field of the same name that is not ours is an error rather than a silent reuse.
-    """
-    from exchangelib import Message
-    from exchangelib.extended_properties import ExtendedProperty
-    from exchangelib.fields import InvalidField
-
-    wanted = (
-        ("aeflow_key", KEY_PROPERTY, "String"),
-        ("aeflow_sent_at", SENT_AT_PROPERTY, "SystemTime"),
-    )
-    with _registered:
-        for attribute, name, kind in wanted:
-            try:
-                existing = Message.get_field_by_fieldname(attribute)
-            except InvalidField:
-                prop = type(
-                    name,
-                    (ExtendedProperty,),
-                    {"property_set_id": PROPERTY_SET, "property_name": name, "property_type": kind},
-                )
-                Message.register(attribute, prop)
-                continue
-            cls = getattr(existing, "value_cls", None)
-            ours = (getattr(cls, "property_set_id", None), getattr(cls, "property_name", None))
-            if ours != (PROPERTY_SET, name):
-                raise EwsError(
-                    f"exchangelib already has a field {attribute!r} that is not aeflow's"
-                )
 
 
 def _item_label(item_id: object) -> str:
@@ -209,7 +170,6 @@ class EwsMailbox:
 
         if "\r" in key or "\n" in key:
             raise ValueError(f"an action key cannot hold a line break: {key!r}")
-        register_properties()
         with self.session.guard("sending through Exchange"):
             existing = self._locate(key)
             if existing is not None:
@@ -244,7 +204,6 @@ class EwsMailbox:
         return None
 
     def find_sent(self, key: str) -> SentRecord | None:
-        register_properties()
         with self.session.guard("searching Exchange Sent Items"):
             found = self._locate(key)
             return self._record(found) if found is not None else None
@@ -256,7 +215,6 @@ class EwsMailbox:
     def _sent_since(self, since: datetime) -> Iterator[SentRecord]:
         from exchangelib import EWSDateTime
 
-        register_properties()
         with self.session.guard("reading Exchange Sent Items"):
             bound = EWSDateTime.from_datetime(since.astimezone(UTC))
             found = list(self._account.sent.filter(aeflow_sent_at__gte=bound).only("id"))

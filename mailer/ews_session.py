@@ -225,6 +225,51 @@ def quiet_libraries() -> None:
             logger.setLevel(logging.WARNING)
 
 
+# aeflow's own property set on Exchange items: nothing else writes into it, so a name cannot clash.
+PROPERTY_SET = "a495f4ef-2be6-44d3-835b-48c8210743c4"
+KEY_PROPERTY = "AEFlowKey"  # on a sent message: the action it carried out
+SENT_AT_PROPERTY = "AEFlowSentAt"  # on a sent message: its Date, for rebuilding from Sent
+INVITE_PROPERTY = "AEFlowInviteKey"  # on the AE's meeting: the last request Exchange sent for it
+NOTES_PROPERTY = "AEFlowNotes"  # on the AE's meeting: the AE's notes, once the body is the notice
+# Every named property aeflow keeps, for both adapters: item class, exchangelib field, name, type.
+PROPERTIES = (
+    ("Message", "aeflow_key", KEY_PROPERTY, "String"),
+    ("Message", "aeflow_sent_at", SENT_AT_PROPERTY, "SystemTime"),
+    ("CalendarItem", "aeflow_invite_key", INVITE_PROPERTY, "String"),
+    ("CalendarItem", "aeflow_notes", NOTES_PROPERTY, "String"),
+)
+_registered = threading.Lock()
+
+
+def register_properties() -> None:
+    """Make aeflow's named properties fields of exchangelib's item classes, once; every account
+    the session builds has them. Idempotent; a field of the same name that is not ours is an
+    error rather than a silent reuse."""
+    import exchangelib
+    from exchangelib.extended_properties import ExtendedProperty
+    from exchangelib.fields import InvalidField
+
+    with _registered:
+        for class_name, attribute, name, kind in PROPERTIES:
+            item_class = getattr(exchangelib, class_name)
+            try:
+                existing = item_class.get_field_by_fieldname(attribute)
+            except InvalidField:
+                prop = type(
+                    name,
+                    (ExtendedProperty,),
+                    {"property_set_id": PROPERTY_SET, "property_name": name, "property_type": kind},
+                )
+                item_class.register(attribute, prop)
+                continue
+            cls = getattr(existing, "value_cls", None)
+            ours = (getattr(cls, "property_set_id", None), getattr(cls, "property_name", None))
+            if ours != (PROPERTY_SET, name):
+                raise EwsError(
+                    f"exchangelib already has a field {attribute!r} that is not aeflow's"
+                )
+
+
 def build_account(
     settings: EwsSettings,
     zone: ZoneInfo,
@@ -235,6 +280,7 @@ def build_account(
     from exchangelib import BASIC, NTLM, OAUTH2, Account, Build, Configuration, Version
 
     quiet_libraries()
+    register_properties()
     credentials, access = credentials_for(settings, environ, keyring_lookup)
     version = Version(build=Build(*VERSIONS[settings.version])) if settings.version else None
     auth = {"ntlm": NTLM, "basic": BASIC, "oauth2": OAUTH2}[settings.auth]

@@ -192,7 +192,7 @@ def _folders(session: EwsSession, account: Any, report: _Report) -> int:
 
 
 def _property(session: EwsSession, account: Any, report: _Report) -> int:
-    from mailer.ews import KEY_PROPERTY, register_properties
+    from mailer.ews_session import KEY_PROPERTY, register_properties
 
     try:
         with session.guard("searching Sent Items by aeflow's key"):

@@ -26,8 +26,8 @@ from exchangelib.recurrence import DailyPattern, Recurrence
 from aeflow.clock import FixedClock
 from calendar_sync.ews import EwsCalendar
 from calendar_sync.port import CalendarBackend
-from mailer.ews import KEY_PROPERTY, PROPERTY_SET, SENT_AT_PROPERTY, EwsMailbox
-from mailer.ews_session import EwsSession, EwsSettings
+from mailer.ews import EwsMailbox
+from mailer.ews_session import KEY_PROPERTY, PROPERTY_SET, SENT_AT_PROPERTY, EwsSession, EwsSettings
 from mailer.port import KEY_HEADER, MailBackend
 from rules.model import Response, SignalKind
 from tests.contract.test_calendar_contract import END, START, CalendarContract, at

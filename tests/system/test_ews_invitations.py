@@ -18,7 +18,7 @@ from aeflow.clock import FixedClock
 from aeflow.config import load_config
 from aeflow.engine import Engine
 from calendar_sync.ews import EwsCalendar
-from calendar_sync.ews_invite import INVITE_PROPERTY, PROPERTY_SET
+from mailer.ews_session import INVITE_PROPERTY, PROPERTY_SET
 from rules.model import Response
 from tests.ews_server import EwsServer
 from tests.ews_server.client import account

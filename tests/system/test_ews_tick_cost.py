@@ -29,8 +29,8 @@ from aeflow.clock import FixedClock
 from aeflow.sync import LOOK_BACK
 from calendar_sync.ews import EwsCalendar
 from calendar_sync.port import CalendarChanges
-from mailer.ews import EwsMailbox, register_properties
-from mailer.ews_session import EwsSession, EwsSettings
+from mailer.ews import EwsMailbox
+from mailer.ews_session import EwsSession, EwsSettings, register_properties
 from mailer.port import MailChanges
 from rules.model import SignalKind
 from tests.conftest import require_corpus

@@ -69,7 +69,7 @@ from aeflow.config import WorkdaysConfig, load_config, working_calendar
 from aeflow.demo_week import CONFIG, demo_week, events, ticks, write_calendar, write_config
 from aeflow.demo_world import World, local
 from aeflow.engine import Engine
-from mailer.ews import KEY_PROPERTY, PROPERTY_SET
+from mailer.ews_session import KEY_PROPERTY, PROPERTY_SET
 from mailer.port import COVERS_HEADER, KEY_HEADER
 from tests.conftest import REPO, require_corpus
 from tests.ews_server import EwsServer, Fault, StoredItem
