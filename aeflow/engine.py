@@ -75,9 +75,13 @@ class Engine:
             self._rebuild_from_sent()
         for record in store.outbox_by_status(SENDING):
             self._settle(record)
-        for record in store.outbox_by_status(SENT):
-            if record.get("itip") and not record.get("calendar_noted"):
-                self._note_invitation(str(record["key"]), record)
+        # Requests whose calendar event may not list its invitees yet (read by key, not by
+        # walking every mail ever sent).
+        for key in sorted(store.outbox_keys(frozenset({SENT}))):
+            if key.startswith("invite:"):
+                found = store.outbox_get(key)
+                if found is not None and found.get("itip") and not found.get("calendar_noted"):
+                    self._note_invitation(key, found)
         self._started = True
 
     def _rebuild_from_sent(self) -> None:

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from aeflow.bootstrap import App
+from aeflow.config import Config
 from aeflow.records import delivery_from_record, meeting_from_record, parse_iso
 from aeflow.store import Store
 from aeflow.sync import LOOK_BACK
@@ -21,6 +22,12 @@ log = logging.getLogger(__name__)
 
 def done_keys(store: Store, statuses: Iterable[str]) -> frozenset[str]:
     return store.outbox_keys(frozenset(statuses))
+
+
+def ae_info(config: Config) -> AEInfo:
+    """The AE as the planner knows them."""
+    ae = config.ae
+    return AEInfo(Person(ae.email, ae.name), ae.manager, phone=ae.phone, language=ae.language)
 
 
 def build_state(
@@ -46,12 +53,7 @@ def build_state(
         for r in store.responses()
     ]
     return PlanState(
-        ae=AEInfo(
-            person=Person(config.ae.email, config.ae.name),
-            manager=config.ae.manager,
-            phone=config.ae.phone,
-            language=config.ae.language,
-        ),
+        ae=ae_info(config),
         clients=config.clients,
         meetings=tuple(overlay(meetings, responses)),
         deliveries=tuple(delivery_from_record(r) for r in store.open_deliveries()),

@@ -23,6 +23,7 @@ from aeflow.compose_action import ActionComposer
 from aeflow.config import Config, load_config, working_calendar
 from aeflow.config_schema import Invalid, duration
 from aeflow.engine import Engine
+from aeflow.state import ae_info
 from aeflow.storage_file import StoreLockedError
 from aeflow.store import Store
 from calendar_sync.port import CalendarWriter
@@ -30,7 +31,7 @@ from rules.agenda import Topic, overrun, parse_agenda, parse_bring
 from rules.errors import UserError
 from rules.invitations import invitation_actions
 from rules.model import Action, Attendee, Client, Meeting, Person, Role
-from rules.planning import AEInfo, PlanState
+from rules.planning import PlanState
 
 MAX_AGENDA_BYTES = 64 * 1024
 
@@ -191,12 +192,7 @@ def _toml_agenda(path: Path, text: str) -> tuple[list[Topic], list[str]]:
 def _preview(config: Config, meeting: Meeting, now: datetime) -> Action:
     """The invitation the policy will send for ``meeting``, planned on its own."""
     state = PlanState(
-        ae=AEInfo(
-            Person(config.ae.email, config.ae.name),
-            config.ae.manager,
-            config.ae.phone,
-            config.ae.language,
-        ),
+        ae=ae_info(config),
         clients=config.clients,
         meetings=(meeting,),
         deliveries=(),
