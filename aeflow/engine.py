@@ -327,8 +327,12 @@ class Engine:
                 attendees,
                 int(itip["sequence"]),
             )
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            log.warning("the calendar event of %s could not be updated: %s", key, error)
+        except (OSError, ValueError, LookupError, TypeError) as error:
+            # Not marked noted: the next start tries again (an event named by a UID the calendar
+            # does not have may come back, or was renamed by a calendar program).
+            log.warning(
+                "the calendar event of %s could not be updated: %s", key, sanitise(str(error), 200)
+            )
             return
         self.app.store.outbox_put(key, {**record, "calendar_noted": True})
         if changed:

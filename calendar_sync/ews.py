@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 
 _PAGE = 512  # SyncFolderItems changes per request: the most EWS allows
 _CHUNK = 50  # items per GetItem request
+# Occurrences one calendar view may return: Exchange expands series itself, and a mailbox with
+# thousands of occurrences in the window must not cost a tick thousands of GetItem requests.
+MAX_VIEW_ENTRIES = 10_000
 
 
 class Unusable(Exception):
@@ -199,15 +202,25 @@ class EwsCalendar:
             return Unusable(str(error))
         return result
 
-    def _view(self, start: datetime, end: datetime) -> list[Any]:
+    def _view(self, start: datetime, end: datetime, tick: _Tick) -> list[Any]:
         from exchangelib import EWSDateTime
 
         calendar = self.connection.account.calendar
         view = calendar.view(
             start=EWSDateTime.from_datetime(start.astimezone(UTC)),
             end=EWSDateTime.from_datetime(end.astimezone(UTC)),
+            max_items=MAX_VIEW_ENTRIES,
         )
-        return list(view.only("type"))
+        entries = list(view.only("type"))
+        if len(entries) >= MAX_VIEW_ENTRIES:
+            tick.problems.append(
+                Problem(
+                    "exchange calendar",
+                    f"the calendar has more than {MAX_VIEW_ENTRIES:,} occurrences in the window; "
+                    f"only the first {MAX_VIEW_ENTRIES:,} are read",
+                )
+            )
+        return entries
 
     def _keep(self, item: Any, uid: str, start: datetime, end: datetime) -> Meeting | None:
         """The occurrence ``item`` as a meeting, when it is one in the window."""
@@ -232,7 +245,7 @@ class EwsCalendar:
     # --- the whole window ----------------------------------------------------------------------
 
     def _view_window(self, new: EwsState, tick: _Tick, start: datetime, end: datetime) -> None:
-        entries = self._view(start, end)
+        entries = self._view(start, end, tick)
         results = self._fetch(entries, MEETING_FIELDS)
         fresh: dict[str, dict[str, str]] = {}
         ids: dict[str, str] = {}
@@ -339,7 +352,7 @@ class EwsCalendar:
         check_known: bool,
     ) -> None:
         """View the window again for ``series`` (and, with ``check_known``, every known series)."""
-        entries = [e for e in self._view(start, end) if e.type in RECURRING_TYPES]
+        entries = [e for e in self._view(start, end, tick) if e.type in RECURRING_TYPES]
         named = self._fetch(entries, ("uid",))
         wanted: list[Any] = []
         seen: set[str] = set()

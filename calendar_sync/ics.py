@@ -26,7 +26,7 @@ import icalendar
 import recurring_ical_events
 from icalendar.prop import vDDDTypes
 
-from calendar_sync import ics_fields
+from calendar_sync import ics_fields, rrule_bounds
 from calendar_sync.ics_text import component_problems, decode, read_calendar, unfold
 from calendar_sync.ics_zones import FileZone, first_date, localise
 from calendar_sync.occurrences import overlaps
@@ -39,6 +39,8 @@ UTC = ZoneInfo("UTC")
 # How many occurrences of one series ``upcoming`` looks at; a series whose every occurrence is
 # cancelled would otherwise be searched for ever.
 _UPCOMING_SCAN = 1000
+# Occurrences one file may give in one window (a file of thousands of series).
+MAX_FILE_OCCURRENCES = 20_000
 ITIP_METHODS = frozenset(
     {"PUBLISH", "REQUEST", "REPLY", "ADD", "CANCEL", "REFRESH", "COUNTER", "DECLINECOUNTER"}
 )
@@ -211,7 +213,8 @@ def _query(components: Iterable[icalendar.Component]) -> Any:
 
 
 def _unexpandable(calendar: icalendar.Calendar, source: str) -> tuple[set[str], list[Problem]]:
-    """Series whose recurrence the expander rejects; tried once at parse time."""
+    """Series whose recurrence cannot be expanded (a rule the expander rejects, or one past the
+    bounds of ``rrule_bounds``); tried once at parse time, over a few days from the start."""
     broken: set[str] = set()
     problems: list[Problem] = []
     for uid, components in _groups(calendar).items():
@@ -220,7 +223,12 @@ def _unexpandable(calendar: icalendar.Calendar, source: str) -> tuple[set[str], 
         starts = [first_date(c.get("DTSTART")) for c in components]
         earliest = min(_instant(s, UTC) for s in starts if s is not None)
         try:
-            next(iter(_query(components).after(earliest)), None)
+            bounded = rrule_bounds.bound(components, earliest, earliest + timedelta(days=2), uid)
+            if bounded.components is None:
+                broken.add(uid)
+                problems.append(Problem(source, bounded.note))
+                continue
+            next(iter(_query(bounded.components).after(earliest)), None)
         except Exception as error:  # the expander raises its own and dateutil's errors
             broken.add(uid)
             problems.append(
@@ -304,16 +312,24 @@ def _expanded(
     components: list[icalendar.Component],
     after: datetime,
     before: datetime | None,
+    notes: list[str],
 ) -> Iterator[icalendar.Component]:
-    """The series' occurrences from ``after`` (to ``before``, else a bounded number of them)."""
-    query = _query(components)
+    """The series' occurrences from ``after`` (to ``before``, else a bounded number of them),
+    on a copy of the series bounded by ``rrule_bounds`` (what it cut is added to ``notes``)."""
+    limit = rrule_bounds.MAX_OCCURRENCES if before is not None else _UPCOMING_SCAN
     given = 0
     try:
-        if before is not None:
-            stream = iter(query.between(after, before))
-        else:
-            stream = itertools.islice(query.after(after), _UPCOMING_SCAN)
-        for occurrence in stream:
+        # The bounds need an end; ``upcoming`` looks a bounded number of occurrences ahead.
+        horizon = before if before is not None else after + timedelta(days=400)
+        bounded = rrule_bounds.bound(components, after, horizon, uid)
+        if bounded.note:
+            notes.append(bounded.note)
+        if bounded.components is None:
+            yield from components
+            return
+        query = _query(bounded.components)
+        stream = query.between(after, before) if before is not None else query.after(after)
+        for occurrence in itertools.islice(stream, limit):
             given += 1
             yield occurrence
     except Exception as error:  # the parse-time probe did not try every rule at every date
@@ -330,12 +346,13 @@ def _occurrences(
     components: list[icalendar.Component],
     after: datetime,
     before: datetime | None,
+    notes: list[str],
 ) -> Iterator[Meeting]:
     zone = parsed.default_zone
     recurring = any(_is_recurring(c) for c in components)
     found: Iterable[icalendar.Component] = components
     if recurring and uid not in parsed.unexpandable:
-        found = _expanded(parsed, uid, components, after, before)
+        found = _expanded(parsed, uid, components, after, before, notes)
     for occurrence in found:
         start = first_date(occurrence.get("DTSTART"))
         if start is None:
@@ -351,17 +368,37 @@ def _occurrences(
         )
 
 
-def expand(parsed: ParsedCalendar, start: datetime, end: datetime) -> list[Meeting]:
-    """The occurrences that overlap ``[start, end)``, cancelled ones left out, by start time."""
+def expand(
+    parsed: ParsedCalendar,
+    start: datetime,
+    end: datetime,
+    problems: list[Problem] | None = None,
+) -> list[Meeting]:
+    """The occurrences that overlap ``[start, end)``, cancelled ones left out, by start time.
+
+    Bounded for any file: see ``rrule_bounds``; what was cut is added to ``problems`` (when
+    given, else logged). A file gives at most ``MAX_FILE_OCCURRENCES`` occurrences."""
     require_aware("start", start)
     require_aware("end", end)
     # A day of slack each side: all-day events are compared by date inside the expander.
     after, before = start - timedelta(days=1), end + timedelta(days=1)
     found: dict[str, Meeting] = {}
+    notes: list[str] = []
     for uid, components in _groups(parsed.calendar).items():
-        for meeting in _occurrences(parsed, uid, components, after, before):
+        if len(found) >= MAX_FILE_OCCURRENCES:
+            notes.append(
+                f"the file gives more than {MAX_FILE_OCCURRENCES:,} occurrences in the window; "
+                f"the events from {uid!r} on are left out"
+            )
+            break
+        for meeting in _occurrences(parsed, uid, components, after, before, notes):
             if not meeting.cancelled and overlaps(meeting, start, end):
                 found.setdefault(meeting.key, meeting)
+    for note in dict.fromkeys(notes):
+        if problems is not None:
+            problems.append(Problem(parsed.source, note))
+        else:  # repr: the note quotes a UID from the file, which must not forge log lines
+            log.warning("%s: %r", parsed.source, note)
     return sorted(found.values(), key=lambda m: (m.start, m.key))
 
 
@@ -370,7 +407,7 @@ def upcoming(parsed: ParsedCalendar, after: datetime, limit: int = 5) -> list[Me
     require_aware("after", after)
     found: dict[str, Meeting] = {}
     for uid, components in _groups(parsed.calendar).items():
-        stream = _occurrences(parsed, uid, components, after - timedelta(days=1), None)
+        stream = _occurrences(parsed, uid, components, after - timedelta(days=1), None, [])
         wanted = (m for m in stream if not m.cancelled and m.start >= after)
         for meeting in itertools.islice(wanted, limit):
             found.setdefault(meeting.key, meeting)

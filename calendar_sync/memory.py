@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from calendar_sync.occurrences import digest, overlaps
-from calendar_sync.port import CalendarChanges
+from calendar_sync.port import CalendarChanges, EventNotFound
 from rules.errors import Problem
 from rules.model import Attendee, Meeting, Person, require_aware
 
@@ -104,7 +104,7 @@ class MemoryCalendar:
     ) -> bool:
         meeting = self._meetings.get(uid)
         if meeting is None:
-            return False
+            raise EventNotFound(f"the calendar has no event with UID {uid!r}")
         present = {a.person.email for a in meeting.attendees}
         added = tuple(a for a in attendees if a.person.email not in present)
         updated = replace(

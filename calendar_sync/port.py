@@ -51,6 +51,10 @@ class CalendarBackend(Protocol):
         ...
 
 
+class EventNotFound(LookupError):
+    """The calendar has no event with the UID asked for."""
+
+
 @runtime_checkable
 class CalendarWriter(Protocol):
     def create_event(self, meeting: Meeting) -> str:
@@ -63,7 +67,8 @@ class CalendarWriter(Protocol):
     ) -> bool:
         """Note on event ``uid`` its organizer, the attendees invited (each answer already there
         is kept) and the SEQUENCE of the last request sent. Idempotent: ``False`` when the event
-        already says so (or is not there any more), ``True`` when it was changed."""
+        already says so, ``True`` when it was changed. ``EventNotFound`` when the calendar has
+        no such event, so that nobody takes a write that did not happen for one."""
         ...
 
 

@@ -113,7 +113,8 @@ class VdirCalendar:
             # Damage that left no event standing (a truncated file) must not delete its meetings.
             raise UnreadableInput(str(path), "; ".join(p.message for p in parsed.problems))
         events = {e.uid: e.cancelled for e in parsed.events if not e.recurrence_id}
-        return expand(parsed, start, end), events, list(parsed.problems)
+        problems = list(parsed.problems)
+        return expand(parsed, start, end, problems), events, problems
 
     # --- writing (``CalendarWriter``) ---
 

@@ -20,6 +20,7 @@ import icalendar
 
 from calendar_sync import ics_fields
 from calendar_sync.ics_text import decode, read_calendar, unfold
+from calendar_sync.port import EventNotFound
 from rules.errors import UnreadableInput
 from rules.model import Attendee, Meeting, Person
 
@@ -88,25 +89,58 @@ def new_event_file(folder: Path, meeting: Meeting, stamp: datetime) -> Path:
     return path
 
 
+def _escaped(uid: str) -> str:
+    """``uid`` as an iCalendar TEXT value is written (RFC 5545 3.3.11)."""
+    return uid.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _unfolded(path: Path) -> list[str] | None:
+    try:
+        text, _ = decode(path.read_bytes(), str(path))
+    except (OSError, UnreadableInput):
+        return None
+    return unfold(text)
+
+
+def _with_master(path: Path, text: list[str], uid: str) -> tuple[Path, icalendar.Calendar] | None:
+    try:
+        calendar, _ = read_calendar(text, str(path))
+    except UnreadableInput:
+        return None
+    return (path, calendar) if _master(calendar, uid) is not None else None
+
+
 def find_event(folder: Path, uid: str) -> tuple[Path, icalendar.Calendar] | None:
-    """The file holding event ``uid`` (its master or single event), parsed; ``None`` if none."""
-    needle = uid.encode("utf-8")
+    """The file holding event ``uid`` (its master or single event), parsed; ``None`` if none.
+
+    Events are matched by their parsed UID, as the calendar reader knows them: a UID folded
+    across lines or written with escapes (``meeting\\,42@x``) is found like any other. Only
+    the files whose unfolded text holds the UID as written (plain or escaped) are parsed at
+    first; when none of them has it, every other file is parsed too, so an event written in an
+    unforeseen way is still found.
+    """
+    forms = (uid, _escaped(uid))
+    later: list[Path] = []
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or not path.name.lower().endswith(".ics"):
             continue
-        try:
-            raw = path.read_bytes()
-        except OSError:
+        if not path.is_file():
             continue
-        if needle not in raw:
+        text = _unfolded(path)
+        if text is None:
             continue
-        try:
-            text, _ = decode(raw, str(path))
-            calendar, _ = read_calendar(unfold(text), str(path))
-        except UnreadableInput:
+        uid_lines = [line for line in text if line[:4].upper() in ("UID:", "UID;")]
+        if not any(form in line for line in uid_lines for form in forms):
+            later.append(path)  # read again if need be: a folder of files is not held at once
             continue
-        if _master(calendar, uid) is not None:
-            return path, calendar
+        found = _with_master(path, text, uid)
+        if found is not None:
+            return found
+    for path in later:
+        text = _unfolded(path)
+        found = _with_master(path, text, uid) if text is not None else None
+        if found is not None:
+            return found
     return None
 
 
@@ -122,7 +156,7 @@ def record_invitation(
 ) -> bool:
     found = find_event(folder, uid)
     if found is None:
-        return False
+        raise EventNotFound(f"the calendar has no event with UID {uid!r}")
     path, calendar = found
     event = _master(calendar, uid)
     assert event is not None
