@@ -46,6 +46,7 @@ KIND_OF_PREFIX = {
     "invite": "invitation",
     "uninvite": "invitation_cancel",
     "agenda": "agenda_problem",
+    "joint": "joint_meeting",
     "weekly": "weekly",
     "weekly-team": "weekly_team",
 }

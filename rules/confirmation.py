@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from rules.clients import client_of_meeting
+from rules.clients import client_of_meeting, meeting_recipients, organized_for
 from rules.context import meeting_context, person
 from rules.model import Action, Client, Delivery, DeliveryStatus, Meeting, Response
 from rules.planning import PlanState, key_part, stamp
@@ -31,14 +31,16 @@ def decision_key(meeting: Meeting) -> str:
 
 
 def client_meetings(state: PlanState) -> Iterator[tuple[Meeting, Client]]:
-    """Meetings ahead that belong to one client and have someone besides the AE to write to."""
+    """Meetings that belong to one client, that the AE or that client organizes, and that have
+    someone besides the AE on either side to write to (``rules.clients``)."""
+    ae = state.ae.person
     for meeting in state.meetings:
         if meeting.cancelled or meeting.all_day:
             continue
         client = client_of_meeting(meeting, state.clients)
-        if client is None:
+        if client is None or not organized_for(meeting, client, ae):
             continue
-        if any(a.person.email != state.ae.person.email for a in meeting.attendees):
+        if meeting_recipients(meeting, client, ae):
             yield meeting, client
 
 
@@ -50,9 +52,7 @@ def confirmation_actions(
     workdays = state.workdays
     for meeting, client in client_meetings(state):
         day_before = workdays.previous_working_day(meeting.start.astimezone(zone).date())
-        recipients = tuple(
-            a.person.email for a in meeting.attendees if a.person.email != state.ae.person.email
-        )
+        recipients = meeting_recipients(meeting, client, state.ae.person)
         yield Action(
             key=confirmation_key(meeting),
             kind="confirmation",

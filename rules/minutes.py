@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rules.clients import meeting_recipients
 from rules.confirmation import client_meetings
 from rules.context import local_text, meeting_context
 from rules.model import Action, Client, Meeting, Person, normalise_email, require_aware
@@ -153,9 +154,7 @@ def minutes_actions(
                 },
             )
             continue
-        recipients = tuple(
-            a.person.email for a in meeting.attendees if a.person.email != ae.person.email
-        )
+        recipients = meeting_recipients(meeting, client, ae.person)
         for record in records:
             yield Action(
                 key=minutes_key(meeting, record.version),

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from rules.confirmation import confirmation_actions, decision_actions
 from rules.invitations import invitation_actions
+from rules.joint import joint_meeting_notes
 from rules.minutes import minutes_actions, note_actions
 from rules.model import Action, require_aware
 from rules.planning import IMMEDIATE_KINDS, Plan, PlanState, Skipped
@@ -38,6 +39,7 @@ def candidates(now: datetime, state: PlanState, policies: Policies) -> list[Acti
     found.extend(minutes_actions(state, policies.minutes, zone, now))
     found.extend(note_actions(state))
     found.extend(weekly_actions(state, policies.weekly, zone, now))
+    found.extend(joint_meeting_notes(state, zone, now))
     return found
 
 

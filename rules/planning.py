@@ -76,6 +76,7 @@ IMMEDIATE_KINDS = frozenset(
         "bounce_alert",
         "minutes_problem",
         "agenda_problem",
+        "joint_meeting",
         "invitation",
         "invitation_cancel",
     }

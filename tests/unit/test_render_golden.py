@@ -31,6 +31,7 @@ KINDS = (
     "invitation",
     "invitation_cancel",
     "agenda_problem",
+    "joint_meeting",
 )
 # Further cases of a kind, each with golden files of its own: their name -> the kind.
 VARIANTS = {
@@ -45,6 +46,8 @@ VARIANTS = {
     "invitation_update": "invitation",
 }
 LANGUAGES = ("en", "zh-CN")
+# A second client, for the mail that names two.
+_OTHER_CLIENT = {"zh-CN": "华东饮料集团", "en": "Contoso Beverages"}
 
 # One Chinese client and one English-speaking client; each language's mail is about the client
 # that would be written to in it, and the manager's digest holds both.
@@ -272,6 +275,10 @@ def sample_context(kind: str, language: str) -> dict[str, object]:
             "topics_minutes": 90,
             "meeting_minutes": 60,
             "over_minutes": 30,
+        },
+        "joint_meeting": {
+            "meeting": meeting,
+            "clients": [client["name"], _OTHER_CLIENT[language]],
         },
         "followup_reminder": {
             "step": written["next_steps"][0],
