@@ -25,7 +25,7 @@ from aeflow.store import Store
 from mailer.signals import sanitise
 from rules.errors import Problem
 from rules.model import Delivery, Meeting, Signal, SignalKind
-from rules.tracking import apply_signal, speaks_for
+from rules.tracking import apply_signal, speaks_for, vouched
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,15 @@ def sync_once(app: App) -> SyncReport:
 
 def track(store: Store, signal: Signal) -> list[tuple[Signal, Delivery]]:
     """Apply a new signal to the deliveries it answers; the changed ones, for the log."""
+    if not vouched(signal):
+        log.warning(
+            "ignored a %s from %s that speaks for %s: only that person (or, for a delivery "
+            "report, a mail system) may",
+            signal.kind.value,
+            sanitise(signal.sender, 80) or "nobody",
+            sanitise(signal.recipient, 80),
+        )
+        return []
     records: dict[str, dict[str, object]] = {}
     for message_id in signal.answers:
         record = store.delivery_by_message_id(message_id)

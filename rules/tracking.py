@@ -3,8 +3,10 @@
 A read receipt, a reply in the thread or a meeting acceptance confirms; a decline declines; a
 bounce fails; a delivery receipt only says it arrived; an automatic reply confirms nothing.
 A signal speaks for one person: the recipient it names (a receipt's final recipient, a response's
-attendee), or its sender (a reply). Matching a signal to a delivery (by Message-ID, In-Reply-To,
-References or the meeting) is the caller's; this module only decides what the match means.
+attendee), or its sender (a reply); and it counts only when its sender may speak for that person
+(``vouched``): nobody can confirm or decline for somebody else. Matching a signal to a delivery
+(by Message-ID, In-Reply-To, References or the meeting) is the caller's; this module only decides
+what the match means.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from rules.model import (
     Response,
     Signal,
     SignalKind,
+    email_domain,
     normalise_email,
 )
 
@@ -51,6 +54,33 @@ def speaks_for(signal: Signal) -> str:
     return signal.recipient or signal.sender
 
 
+# The local parts of the addresses mail systems send delivery reports from (RFC 3464 reports
+# come from the reporting MTA, which may be the recipient's provider or the AE's own server).
+_MAIL_SYSTEMS = frozenset(
+    {"mailer-daemon", "postmaster", "mail-daemon", "maildaemon", "mdaemon", "microsoftexchange"}
+)
+_DSN_KINDS = frozenset({SignalKind.DELIVERY_RECEIPT, SignalKind.BOUNCE, SignalKind.DELAYED})
+
+
+def vouched(signal: Signal) -> bool:
+    """Whether the signal's sender may speak for the person it names: an answer (a read receipt,
+    a meeting response) counts only from that person; a delivery report only from a mail system
+    (a daemon or postmaster address, or the recipient's own domain). A reply speaks for its
+    sender by definition. A signal that names nobody else is its sender's own."""
+    if signal.kind is SignalKind.REPLY or not signal.recipient:
+        return True
+    if signal.sender == signal.recipient:
+        return True
+    if signal.kind in _DSN_KINDS:
+        if not signal.sender:
+            return True  # a null return path: how a mail system sends reports
+        local = signal.sender.split("@", 1)[0].lower()
+        if local in _MAIL_SYSTEMS or local.startswith("microsoftexchange"):
+            return True
+        return email_domain(signal.sender) == email_domain(signal.recipient)
+    return False
+
+
 # A read receipt proves the mail was read; a reply or an acceptance also says the person answered
 # (which the decision-maker check needs), so it may replace a read receipt's confirmation.
 _ANSWERED = frozenset({"reply", "accepted", "tentative"})
@@ -78,7 +108,10 @@ def _moves_forward(current: DeliveryStatus, new: DeliveryStatus) -> bool:
 
 
 def apply_signal(delivery: Delivery, signal: Signal) -> Delivery | None:
-    """The delivery after ``signal``, or ``None`` when it changes nothing."""
+    """The delivery after ``signal``, or ``None`` when it changes nothing (or its sender may not
+    speak for the person it names: ``vouched``)."""
+    if not vouched(signal):
+        return None
     outcome = _outcome(signal)
     if outcome is None:
         return None

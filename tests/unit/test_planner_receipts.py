@@ -102,7 +102,9 @@ def test_a_reminder_waits_for_working_time() -> None:
 
 
 def signal(kind: SignalKind, who: str, **extra: object) -> Signal:
-    return Signal(kind=kind, at=datetime(2026, 12, 8, 3, tzinfo=UTC), recipient=who, **extra)  # type: ignore[arg-type]
+    # A receipt or an answer comes from the person it speaks for.
+    fields = {"sender": who, **extra}
+    return Signal(kind=kind, at=datetime(2026, 12, 8, 3, tzinfo=UTC), recipient=who, **fields)  # type: ignore[arg-type]
 
 
 def test_a_read_receipt_or_reply_confirms_only_its_own_recipient() -> None:
