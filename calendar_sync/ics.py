@@ -17,7 +17,6 @@ import itertools
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC as _UTC
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +31,7 @@ from calendar_sync.ics_zones import FileZone, first_date, localise
 from calendar_sync.occurrences import overlaps
 from rules.errors import Problem, UnreadableInput
 from rules.model import Meeting, require_aware
+from rules.occurrence_ids import occurrence_id
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,8 @@ def _instant(value: date | datetime, zone: ZoneInfo) -> datetime:
 
 
 def _utc_id(value: date | datetime, zone: ZoneInfo) -> str:
-    return _instant(value, zone).astimezone(_UTC).isoformat()
+    """The occurrence id of ``value``: the mailbox names an attendee's answer by the same one."""
+    return occurrence_id(value, zone)
 
 
 def _end_of(component: icalendar.Component, start: date | datetime) -> date | datetime:

@@ -113,7 +113,11 @@ class EwsMailbox:
         )
         for item, source in readable:
             try:
-                signals.extend(item_signals(item.mime_content or b"", item_facts(item), source))
+                signals.extend(
+                    item_signals(
+                        item.mime_content or b"", item_facts(item), source, self.session.zone
+                    )
+                )
             except UnreadableInput as error:
                 problems.append(Problem(source, f"{error.reason}; it is skipped"))
         state_out = json.dumps({"v": STATE_VERSION, "cursor": cursor})

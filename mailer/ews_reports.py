@@ -13,10 +13,11 @@ what it answers, never its subject.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from mailer.headers import message_ids, unique
 from mailer.signals import classify_message
+from rules import occurrence_ids
 from rules.model import Response, Signal, SignalKind
 
 _REPORTS = (
@@ -69,15 +70,18 @@ def response_of_class(item_class: str) -> Response | None:
     return _RESPONSES.get(item_class.strip().upper())
 
 
-def item_signals(raw: bytes, facts: ItemFacts, source: str) -> tuple[Signal, ...]:
-    """The signals of one inbox item. Raises ``UnreadableInput`` when its MIME is not mail."""
-    signals = classify_message(raw, source=source, received_at=facts.received_at)
+def item_signals(
+    raw: bytes, facts: ItemFacts, source: str, zone: tzinfo = UTC
+) -> tuple[Signal, ...]:
+    """The signals of one inbox item. Raises ``UnreadableInput`` when its MIME is not mail.
+    ``zone`` is the AE's (``mailer.signals.classify_message``)."""
+    signals = classify_message(raw, source=source, received_at=facts.received_at, zone=zone)
     kind = report_kind(facts.item_class)
     if kind is not None:
         return _report(signals, kind, facts)
     response = response_of_class(facts.item_class)
     if response is not None:
-        return _response(signals, response, facts)
+        return _response(signals, response, facts, zone)
     return signals
 
 
@@ -113,14 +117,14 @@ def _report(signals: tuple[Signal, ...], kind: SignalKind, facts: ItemFacts) -> 
 
 
 def _response(
-    signals: tuple[Signal, ...], response: Response, facts: ItemFacts
+    signals: tuple[Signal, ...], response: Response, facts: ItemFacts, zone: tzinfo
 ) -> tuple[Signal, ...]:
     if any(s.kind is SignalKind.MEETING_RESPONSE for s in signals):
         return signals
     first = signals[0]
     occurrence = ""
-    if facts.recurrence_id is not None and facts.recurrence_id.utcoffset() is not None:
-        occurrence = facts.recurrence_id.astimezone(UTC).isoformat()
+    if facts.recurrence_id is not None:
+        occurrence = occurrence_ids.occurrence_id(facts.recurrence_id, zone)
     return (
         Signal(
             kind=SignalKind.MEETING_RESPONSE,

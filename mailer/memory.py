@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
@@ -19,9 +19,13 @@ from rules.model import Signal, require_aware
 
 class MemoryMailbox:
     def __init__(
-        self, domain: str = "aeflow.invalid", clock: Callable[[], datetime] | None = None
+        self,
+        domain: str = "aeflow.invalid",
+        clock: Callable[[], datetime] | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         self._domain = domain
+        self._zone = zone  # the AE's: floating and all-day RECURRENCE-IDs are read in it
         self._clock = clock or (lambda: datetime.now(UTC))
         self._inbox: list[tuple[bytes, datetime]] = []
         self.sent: list[EmailMessage] = []
@@ -38,7 +42,9 @@ class MemoryMailbox:
             raw, received_at = self._inbox[index]
             try:
                 signals.extend(
-                    classify_message(raw, source=f"inbox#{index}", received_at=received_at)
+                    classify_message(
+                        raw, source=f"inbox#{index}", received_at=received_at, zone=self._zone
+                    )
                 )
             except UnreadableInput as error:
                 problems.append(Problem(f"inbox#{index}", error.reason))

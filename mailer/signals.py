@@ -28,7 +28,7 @@ import email.policy
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 
@@ -87,15 +87,22 @@ def parse_message(raw: bytes, source: str = "<message>") -> EmailMessage:
 
 
 def classify_message(
-    raw: bytes, *, source: str = "<message>", received_at: datetime | None = None
+    raw: bytes,
+    *,
+    source: str = "<message>",
+    received_at: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> tuple[Signal, ...]:
-    """The signals one inbound message carries; never empty. See the module docstring."""
+    """The signals one inbound message carries; never empty. See the module docstring.
+
+    ``zone`` is the AE's: a meeting answer's floating or all-day RECURRENCE-ID is read in it, as
+    the calendar reads the series (``rules.occurrence_ids``)."""
     if received_at is not None:
         require_aware("received_at", received_at)
     data = _prepare(raw, source)
     msg = _parse(data, source)
     try:
-        return _classify(msg, data, received_at)
+        return _classify(msg, data, received_at, zone)
     except Exception as exc:
         # The helpers already absorb what hostile input does to the email package; this is the
         # last guard, so that one message the code did not foresee is reported and skipped
@@ -155,9 +162,12 @@ class _Mail:
     subject: str
     body: str
     report_type: str
+    zone: tzinfo  # the AE's, for the floating and all-day times of iTIP parts
 
 
-def _classify(msg: Message, data: bytes, received_at: datetime | None) -> tuple[Signal, ...]:
+def _classify(
+    msg: Message, data: bytes, received_at: datetime | None, zone: tzinfo
+) -> tuple[Signal, ...]:
     mail = _Mail(
         msg=msg,
         data=data,
@@ -165,6 +175,7 @@ def _classify(msg: Message, data: bytes, received_at: datetime | None) -> tuple[
         subject=header(msg, "Subject"),
         body=body_text(msg),
         report_type=_report_type(msg),
+        zone=zone,
     )
     steps = (
         _delivery_status,
@@ -357,7 +368,7 @@ def _text_receipt(mail: _Mail) -> tuple[Signal, ...]:
 
 
 def _calendar(mail: _Mail) -> tuple[Signal, ...]:
-    return calendar_signals(mail.msg, mail.env, mail.subject)
+    return calendar_signals(mail.msg, mail.env, mail.subject, mail.zone)
 
 
 def _auto_reply(mail: _Mail) -> tuple[Signal, ...]:

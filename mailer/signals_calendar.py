@@ -6,20 +6,22 @@ COUNTER (a proposal for another time) is an attendee's answer as much as a REPLY
 response too, with the attendee's PARTSTAT; its reason says it was a counter-proposal. Calendar
 parts inside an attached message (a returned or forwarded invitation) are not this message's.
 
-``occurrence_id`` is the RECURRENCE-ID as an ISO 8601 instant in UTC (``isoformat()`` of an
-aware UTC datetime); a floating time is taken as UTC and an all-day one stays a date.
+``occurrence_id`` is the RECURRENCE-ID as ``rules.occurrence_ids`` names it, as the calendar
+names the occurrences it expands: an ISO 8601 instant in UTC, a floating time read in the AE's
+zone and a date (an all-day occurrence, ``VALUE=DATE`` even with a TZID) as its midnight there.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from email.message import Message
 
 import icalendar
 
 from mailer.headers import Envelope, content_type, iter_parts, part_text
+from rules import occurrence_ids
 from rules.model import Response, Signal, SignalKind
 
 log = logging.getLogger(__name__)
@@ -48,8 +50,11 @@ _KINDS = {
 }
 
 
-def calendar_signals(msg: Message, env: Envelope, subject: str) -> tuple[Signal, ...]:
-    """Signals from the first readable iTIP calendar part of ``msg``; ``()`` when there is none."""
+def calendar_signals(
+    msg: Message, env: Envelope, subject: str, zone: tzinfo = UTC
+) -> tuple[Signal, ...]:
+    """Signals from the first readable iTIP calendar part of ``msg``; ``()`` when there is none.
+    ``zone`` is the AE's: floating and all-day RECURRENCE-IDs are read in it."""
     for part in iter_parts(msg):
         if part.is_multipart() or not _is_calendar(part):
             continue
@@ -60,7 +65,7 @@ def calendar_signals(msg: Message, env: Envelope, subject: str) -> tuple[Signal,
         kind = _KINDS.get(method.strip().upper())
         if kind is None:
             continue
-        signals = _event_signals(calendar, kind, method.strip().upper(), env, subject)
+        signals = _event_signals(calendar, kind, method.strip().upper(), env, subject, zone)
         if signals:
             return signals
     return ()
@@ -88,13 +93,18 @@ def _read(part: Message) -> icalendar.Calendar | None:
 
 
 def _event_signals(
-    calendar: icalendar.Calendar, kind: SignalKind, method: str, env: Envelope, subject: str
+    calendar: icalendar.Calendar,
+    kind: SignalKind,
+    method: str,
+    env: Envelope,
+    subject: str,
+    zone: tzinfo,
 ) -> tuple[Signal, ...]:
     signals: list[Signal] = []
     seen: set[tuple[str, str, str]] = set()
     for event in calendar.walk("VEVENT"):
         uid = str(event.get("UID", "") or "").strip()
-        occurrence = occurrence_id(event.get("RECURRENCE-ID"))
+        occurrence = occurrence_id(event.get("RECURRENCE-ID"), zone)
         reason = f"METHOD:{method}" + (" (counter-proposal)" if method == "COUNTER" else "")
         if kind is not SignalKind.MEETING_RESPONSE:
             if (uid, occurrence, "") not in seen:
@@ -144,13 +154,13 @@ def _hint(subject: str) -> Response | None:
     return next((response for pattern, response in _SUBJECT_HINTS if pattern.search(subject)), None)
 
 
-def occurrence_id(prop: object) -> str:
-    """A RECURRENCE-ID as an ISO UTC instant (or an ISO date for an all-day occurrence)."""
+def occurrence_id(prop: object, zone: tzinfo) -> str:
+    """A RECURRENCE-ID as the calendar names that occurrence; "" when there is none."""
     value = getattr(prop, "dt", None)
-    if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return ""
+    if not isinstance(value, date):
+        return ""
+    params = getattr(prop, "params", None) or {}
+    # icalendar makes a midnight of a date given a TZID; the calendar side keeps it a date.
+    if isinstance(value, datetime) and str(params.get("VALUE", "")).upper() == "DATE":
+        value = value.date()
+    return occurrence_ids.occurrence_id(value, zone)
