@@ -14,6 +14,7 @@ knows; ``teach_windows_zones`` adds those of CLDR's table (``windows_zones``) it
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
 from importlib import resources
@@ -21,7 +22,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from calendar_sync.windows_zones import iana_zone
+from rules.limits import capped_meeting, cut_note
 from rules.model import Attendee, Meeting, Person, Response, Role
+
+log = logging.getLogger(__name__)
 
 # CalendarItemType values.
 SINGLE = "Single"
@@ -242,7 +246,7 @@ def meeting_from_item(item: Any, default_zone: ZoneInfo, uid: str = "") -> Meeti
         start = instant(item.start, zone)
         end = instant(item.end, zone) if item.end is not None else start
     sequence = getattr(item, "appointment_sequence_number", None)
-    return Meeting(
+    meeting = Meeting(
         uid=uid or plain(getattr(item, "uid", None)),
         subject=text_of(getattr(item, "subject", None)),
         start=start,
@@ -258,3 +262,8 @@ def meeting_from_item(item: Any, default_zone: ZoneInfo, uid: str = "") -> Meeti
         sequence=int(sequence) if isinstance(sequence, int) else 0,
         timezone=zone.key,
     )
+    capped, cuts = capped_meeting(meeting)
+    if cuts:
+        # repr: the note quotes the server's UID, which must not forge log lines
+        log.warning("%r", cut_note(meeting.uid, cuts))
+    return capped

@@ -30,6 +30,7 @@ from calendar_sync.ics_text import component_problems, decode, read_calendar, un
 from calendar_sync.ics_zones import FileZone, first_date, localise
 from calendar_sync.occurrences import overlaps
 from rules.errors import Problem, UnreadableInput
+from rules.limits import capped_meeting, cut_note
 from rules.model import Meeting, require_aware
 from rules.occurrence_ids import occurrence_id
 
@@ -272,7 +273,7 @@ def _parse(
     recurring_uids = {
         uid for uid, comps in _groups(calendar).items() if any(_is_recurring(c) for c in comps)
     }
-    events = []
+    events: list[ParsedEvent] = []
     for component in calendar.walk("VEVENT"):
         uid = str(component["UID"]).strip()
         start = first_date(component.get("DTSTART"))
@@ -282,13 +283,18 @@ def _parse(
         recurrence_id = _utc_id(recurrence, default_zone) if recurrence is not None else ""
         own_id = recurrence_id or (_utc_id(start, default_zone) if uid in recurring_uids else "")
         rule = component.get("RRULE")
+        # Cut to aeflow's limits, said once here: a 20 MB SUMMARY must not travel into the
+        # state file and every mail (the occurrences are cut the same way, silently).
+        meeting, cuts = capped_meeting(
+            _meeting(component, start, _end_of(component, start), own_id, method, default_zone)
+        )
+        if cuts and not any(e.uid == uid for e in events):
+            problems.append(Problem(source, cut_note(uid, cuts)))
         events.append(
             ParsedEvent(
                 uid=uid,
                 method=method,
-                meeting=_meeting(
-                    component, start, _end_of(component, start), own_id, method, default_zone
-                ),
+                meeting=meeting,
                 recurring=uid in recurring_uids,
                 recurrence_id=recurrence_id,
                 rule=rule.to_ical().decode() if hasattr(rule, "to_ical") else "",
@@ -359,7 +365,7 @@ def _occurrences(
         if start is None:
             continue
         original = first_date(occurrence.get("RECURRENCE-ID")) or start
-        yield _meeting(
+        meeting = _meeting(
             occurrence,
             start,
             _end_of(occurrence, start),
@@ -367,6 +373,7 @@ def _occurrences(
             parsed.method,
             zone,
         )
+        yield capped_meeting(meeting)[0]
 
 
 def expand(

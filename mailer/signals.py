@@ -67,6 +67,8 @@ _MAIL_HEADERS = frozenset(
 )  # fmt: skip
 _SEVERITY = {SignalKind.BOUNCE: 0, SignalKind.DELAYED: 1, SignalKind.DELIVERY_RECEIPT: 2}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Boundary lines of a message read before the rest is left out (``_bounded_parts``).
+MAX_PART_LINES = 400
 _MAX_LEADING_JUNK = 3
 _CHALLENGE_REASON = (
     "challenge-response filter: the message waits until the sender proves to be a person; "
@@ -122,7 +124,24 @@ def _prepare(raw: bytes, source: str) -> bytes:
         data = data[first_end + 1 :].lstrip(b"\r\n") if first_end >= 0 else b""
     if not data.strip():
         raise UnreadableInput(source, "the message has no content (only blanks or NUL bytes)")
-    return data
+    return _bounded_parts(data, source)
+
+
+def _bounded_parts(data: bytes, source: str) -> bytes:
+    """The message cut after its first ``MAX_PART_LINES`` MIME boundary lines, so that neither a
+    message of 10,000 parts nor one nested 1,000 deep costs more than a few hundred parts: what
+    aeflow reads (headers, report parts, a meeting answer, the text) comes first."""
+    position = -1
+    for _ in range(MAX_PART_LINES):
+        position = data.find(b"\n--", position + 1)
+        if position < 0:
+            return data
+    log.warning(
+        "%s has more than %d MIME parts; only the first ones are read",
+        sanitise(source),
+        MAX_PART_LINES,
+    )
+    return data[: position + 1]
 
 
 def _parse(data: bytes, source: str) -> EmailMessage:
