@@ -3,7 +3,9 @@
 What is taken in is stored; the planner then sends it (the minutes mail to every attendee) and
 stops the reminders. A reply that cannot be taken in becomes a note to the AE saying why and what
 to do; nothing goes to the client by mistake. A reply from anyone but the AE is ignored (and
-logged): inbound mail never decides who aeflow writes to.
+logged): inbound mail never decides who aeflow writes to. A reply is the AE's only when its From
+names the AE and nobody else: one that lists the AE among other addresses (anyone can write
+that) is refused with a note to the AE, like any other reply that cannot be taken in.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from aeflow.bootstrap import App
 from aeflow.records import iso, meeting_from_record
+from mailer.headers import header_addresses
 from mailer.minutes_text import is_empty_minutes, parse_minutes, read_reply
 from mailer.signals import sanitise
 from rules.clients import client_of_meeting
@@ -127,12 +130,17 @@ def take_reply(app: App, signal: Signal) -> None:
     )
     if prompt is None:
         return
-    if normalise_email(signal.sender) != app.config.ae.email:
-        log.warning(
-            "ignored a reply to a minutes prompt from %s: only the AE's own replies count",
-            sanitise(signal.sender, 80),
-        )
-        return
+    ae = app.config.ae.email
+    message: EmailMessage | None = None
+    if normalise_email(signal.sender) != ae:
+        # The signal knows the first author only: one naming the AE further on is refused below.
+        message = _fetch(app, signal)
+        if message is None or ae not in header_addresses(message, "From"):
+            log.warning(
+                "ignored a reply to a minutes prompt from %s: only the AE's own replies count",
+                sanitise(signal.sender, 80),
+            )
+            return
     now = app.clock.now()
     meeting_record = app.store.get_meeting(str(prompt.get("meeting", "")))
     subject = sanitise(signal.subject, 200)
@@ -140,12 +148,15 @@ def take_reply(app: App, signal: Signal) -> None:
         _note(app, signal, "", subject, "unknown-meeting", now, "")
         return
     meeting = meeting_from_record(meeting_record)
-    raw = app.mail.fetch(signal.message_id)
-    if raw is None:
-        log.warning("the reply %s is no longer in the inbox", sanitise(signal.message_id, 120))
+    if message is None:
+        message = _fetch(app, signal)
+        if message is None:
+            return
+    authors = header_addresses(message, "From")
+    if authors != [ae]:
+        reason = _not_the_ae_alone(authors)
+        _note(app, signal, meeting.subject, subject, reason, now, submit_command(app, meeting.key))
         return
-    message = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(message, EmailMessage)
     try:
         reply = read_reply(message, limit=LIMIT)
     except UnreadableInput:
@@ -165,6 +176,25 @@ def take_reply(app: App, signal: Signal) -> None:
         _note(app, signal, meeting.subject, subject, reason, now, command)
         return
     store_minutes(app, meeting, text, now, "reply", correction=False)
+
+
+def _fetch(app: App, signal: Signal) -> EmailMessage | None:
+    """The reply itself, from the inbox; ``None`` (logged) when it is no longer there."""
+    raw = app.mail.fetch(signal.message_id)
+    if raw is None:
+        log.warning("the reply %s is no longer in the inbox", sanitise(signal.message_id, 120))
+        return None
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def _not_the_ae_alone(authors: list[str]) -> str:
+    """Why a reply whose From is not the AE alone is refused, naming what it lists."""
+    if not authors:
+        return "its From line names no sender, so it cannot be known to be yours"
+    listed = sanitise(", ".join(authors[:5]) + (", ..." if len(authors) > 5 else ""), 160)
+    return f"its From line names {len(authors)} senders, not you alone: {listed}"
 
 
 def _note(

@@ -9,6 +9,7 @@ from typing import Any
 import icalendar
 
 from rules.model import Attendee, Person, Response, Role
+from rules.text import clean_text
 
 _ROLES = {
     "CHAIR": Role.CHAIR,
@@ -62,9 +63,16 @@ def param(value: Any, name: str) -> str:
     return str(found).strip() if found is not None else ""
 
 
+# Text properties whose value is several lines; every other (SUMMARY, LOCATION, ...) is one.
+MULTILINE_TEXT = frozenset({"DESCRIPTION", "COMMENT"})
+
+
 def text(event: icalendar.Component, name: str) -> str:
-    """A text property; several lines of it are joined by newlines."""
-    return "\n".join(str(v) for v in _values(event.get(name))).strip()
+    """A text property, cleaned (``rules.text.clean_text``); several lines of it are joined by
+    newlines, or by spaces for a one-line property such as SUMMARY."""
+    multiline = name.upper() in MULTILINE_TEXT
+    joined = "\n".join(str(v) for v in _values(event.get(name)))
+    return clean_text(joined, multiline=multiline).strip()
 
 
 def address(value: Any) -> str:
@@ -85,7 +93,7 @@ def person(value: Any) -> Person | None:
     email = address(value)
     if not email:
         return None
-    return Person(email=email, name=param(value, "CN"))
+    return Person(email=email, name=clean_text(param(value, "CN"), multiline=False).strip())
 
 
 def attendees(event: icalendar.Component) -> tuple[Attendee, ...]:

@@ -62,11 +62,18 @@ def decode(data: bytes, source: str) -> tuple[str, list[Problem]]:
 def unfold(text: str) -> list[str]:
     """Content lines with folding undone, blank lines dropped, and RRULE spacing repaired."""
     lines: list[str] = []
+    # The pieces of the line being unfolded are joined once it is complete: appending to the
+    # last line instead copies it at every fold, quadratic in a long folded DESCRIPTION.
+    pieces: list[str] = []
     for raw in re.split(r"\r\n|\r|\n", text):
-        if raw[:1] in (" ", "\t") and lines:
-            lines[-1] += raw[1:]
+        if raw[:1] in (" ", "\t") and pieces:
+            pieces.append(raw[1:])
         elif raw.strip():
-            lines.append(raw)
+            if pieces:
+                lines.append("".join(pieces))
+            pieces = [raw]
+    if pieces:
+        lines.append("".join(pieces))
     # Outlook's CDO wrote "BYDAY=MO, TU, WE"; whitespace never belongs in a recurrence rule.
     return [re.sub(r"\s+", "", ln) if _RULE_LINE.match(ln) else ln for ln in lines]
 

@@ -12,6 +12,12 @@ emit empty encoded words (about one realistic To list in four). Here a non-ASCII
 base64 encoded words (RFC 2047) of whole characters, at most 75 characters each, and lines are
 folded at 78 characters (RFC 5322), so any policy, ``email.policy.SMTP`` included, sends them
 as they are.
+
+The other headers (the ``X-AEFlow-*`` stamps, which carry meeting UIDs of any length, the
+Message-ID, the threading headers) are folded by the message's policy, which folds even when
+asked not to if a line would pass RFC 5322's 998: ``mailbox`` writes a Sent copy "unfolded". A
+value too long for a line without spaces is then written as RFC 2047 encoded words, which any
+RFC 5322 reader (``email.policy.default`` here) joins back into the original value.
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ import re
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from email import policy
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from types import MappingProxyType
 
 from mailer.headers import sanitise
@@ -31,6 +37,7 @@ from rules.model import Person
 
 NAME_LIMIT = 200
 LINE_LIMIT = 78  # RFC 5322 2.1.1: lines SHOULD be at most 78 characters
+HARD_LINE_LIMIT = 998  # RFC 5322 2.1.1: lines MUST be at most 998 characters
 # A word of a header written here is at most 68 characters, so that even the first, after
 # "Reply-To: ", ends by column 78: no policy then finds a line to fold again. An encoded word
 # "=?utf-8?b?...?=" of 68 characters carries 56 base64 characters, 42 bytes.
@@ -66,9 +73,36 @@ _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _PHRASE_SPECIALS = frozenset('()<>[]:;@\\,."')
 _MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
+class _FoldingPolicy(EmailPolicy):
+    """``email.policy.default`` that never writes a header line over 998 octets.
+
+    A generator asked not to fold (``max_line_length`` 0 or None, as ``mailbox`` asks when it
+    files a message) gets each header as it would be unfolded when every line of it fits, and
+    folded at 78 columns when one would not (a long UID in ``X-AEFlow-Meeting-UID``).
+    """
+
+    def fold(self, name: str, value: str) -> str:
+        folded: str = super().fold(name, value)
+        if self.max_line_length or _fits(folded.encode("utf-8", "surrogateescape")):
+            return folded
+        return str(self.clone(max_line_length=LINE_LIMIT).fold(name, value))
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        folded: bytes = super().fold_binary(name, value)
+        if self.max_line_length or _fits(folded):
+            return folded
+        return bytes(self.clone(max_line_length=LINE_LIMIT).fold_binary(name, value))
+
+
+def _fits(folded: bytes) -> bool:
+    return all(len(line) <= HARD_LINE_LIMIT for line in folded.splitlines())
+
+
 # The headers written here are already folded: "none" keeps the library from folding them again
 # (a token too long to fold, such as a long URL in a subject, stays on its line, within 998).
-_POLICY = policy.default.clone(refold_source="none")
+_POLICY = _FoldingPolicy(refold_source="none")
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,24 @@ def address(value: str) -> str:
     return match.group(0).lower() if match else ""
 
 
+def header_addresses(msg: Message, name: str) -> list[str]:
+    """Every entry of every ``name`` header, lower case, in order, repeats kept.
+
+    An entry that is not an address counts too (as written), and a value the address parser
+    cannot read gives every address-like text in it: who wrote a message is decided by all it
+    names, never by its first address alone.
+    """
+    found: list[str] = []
+    for value in raw_headers(msg, name):
+        try:
+            pairs = getaddresses([value])
+        except Exception:  # the address parser can fail on hostile input
+            found.extend(addresses_in(value))
+            continue
+        found.extend(clean(addr.strip().strip("<>").lower()) for _, addr in pairs if addr.strip())
+    return found
+
+
 def addresses_in(text: str) -> list[str]:
     """Every email address found in free text, lower case, in order, without repeats."""
     return list(unique(m.group(0).strip(".").lower() for m in _ADDRESS.finditer(text)))

@@ -23,6 +23,7 @@ from email.message import EmailMessage
 from mailer import quotes
 from mailer.next_steps import NextStep, parse_next_step
 from mailer.quotes import DEFAULT_LIMIT, Reply
+from rules.text import clean_text
 
 __all__ = [
     "Minutes",
@@ -87,8 +88,14 @@ def read_reply(message: EmailMessage, *, limit: int = DEFAULT_LIMIT) -> Reply:
     (Outlook lets one type into the original; others answer between the quoted lines): when
     the new text has no heading and the quoted form has been filled in, the text is that form,
     from its first heading to the prompt's footer. Raises ``UnreadableInput`` for a message
-    without any text."""
+    without any text. Control and bidi characters are taken out (``rules.text.clean_text``):
+    the text goes to the client as written."""
     reply = quotes.read_reply(message, limit=limit)
+    reply = replace(
+        reply,
+        text=clean_text(reply.text, multiline=True),
+        quoted=clean_text(reply.quoted, multiline=True),
+    )
     if not reply.quoted or parse_minutes(reply.text).structured:
         return reply
     lines = reply.quoted.split("\n")
@@ -101,8 +108,11 @@ def read_reply(message: EmailMessage, *, limit: int = DEFAULT_LIMIT) -> Reply:
 
 
 def parse_minutes(text: str, *, today: date | None = None) -> Minutes:
-    """The sections of ``text``; see the module docstring. Never raises on any text."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    """The sections of ``text``; see the module docstring. Never raises on any text.
+
+    The text is cleaned first (``rules.text.clean_text``), whether it came in a reply or a file.
+    """
+    text = clean_text(text, multiline=True).strip()
     items: dict[str, list[str]] = {section: [] for section in _SYNONYMS}
     current: list[str] | None = None
     structured = False

@@ -10,6 +10,11 @@ The HTML is rendered with autoescaping on, the subject and text with it off, so 
 cannot. A field the context lacks is an error, never an empty string: a confirmation that
 silently omits the meeting's time is worse than one that is not sent. The body templates also see
 ``subject``, the rendered subject line.
+
+Every template, built-in or the user's, runs in jinja2's immutable sandbox: a template sees the
+fields it is given and their safe attributes, never a module, a function's globals, the
+environment or a file (``cycler.__init__.__globals__.os`` is refused), and cannot change the
+context. A template that tries is a ``TemplateError``, so its mail is held, not sent.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from mailer.headers import sanitise
 from rules.errors import UserError
@@ -185,6 +192,11 @@ class Renderer:
             raise TemplateError(
                 f"{_template_line(error) or name}: the template {error.name!r} is missing"
             ) from error
+        except SecurityError as error:
+            raise TemplateError(
+                f"{_template_line(error) or name}: {str(error.message).rstrip('.')}; a template "
+                "may use the fields of its mail, not Python's internals or the system"
+            ) from error
         except jinja2.UndefinedError as error:
             raise TemplateError(
                 f"{_template_line(error) or name}: {error.message} (the context has no such field)"
@@ -192,7 +204,9 @@ class Renderer:
 
 
 def _environment(loader: jinja2.BaseLoader, *, autoescape: bool) -> jinja2.Environment:
-    return jinja2.Environment(
+    # Sandboxed for every template: an override folder is text a user (or whoever can write to
+    # it) supplies, and the built-in templates never need more than their context.
+    return ImmutableSandboxedEnvironment(
         loader=loader,
         autoescape=autoescape,
         undefined=jinja2.StrictUndefined,

@@ -210,9 +210,7 @@ def test_an_all_day_meeting_is_listed_and_published_as_dates() -> None:
     assert (event["start_date"], event["end_date"]) == ("2026-12-16", "2026-12-17")
 
 
-def test_a_meeting_tagged_for_one_client_with_another_clients_people_is_in_no_clients_schedule() -> (
-    None
-):
+def test_a_meeting_tagged_for_one_client_with_another_clients_people_is_in_no_schedule() -> None:
     joint = meeting(start=NEXT, people=(JANE, LIU, MEI), categories=("Client: Acme",))
     for mail in weekly(state((joint,))):
         if mail.kind == "weekly":
