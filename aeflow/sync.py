@@ -90,7 +90,8 @@ def sync_once(app: App) -> SyncReport:
         store.set_sync_state(INBOX, inbox.state)
         report.problems.extend(inbox.problems)
     for problem in report.problems:
-        log.warning("%s", problem)
+        # The message may quote a file or a mail: one line, no control characters.
+        log.warning("%s", sanitise(str(problem), 1000))
     log.log(
         logging.INFO if report.changed or report.problems else logging.DEBUG,
         "sync: %d meetings new or changed, %d removed, %d signals, %d problems",

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from calendar_sync.windows_zones import iana_zone
 from rules.limits import capped_meeting, cut_note
 from rules.model import Attendee, Meeting, Person, Response, Role
+from rules.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,10 @@ def plain(value: object) -> str:
 def text_of(value: object) -> str:
     """Text from the server, without the control characters Exchange lets into items.
 
-    Line breaks become LF and tabs stay; the rest of C0 (a NUL, a form feed) cannot be
-    shown, and would break the XML or mail it is later written into.
+    Line breaks become LF and tabs stay; the rest of C0 (a NUL, a form feed), C1 and the bidi
+    controls go (``rules.text``): they cannot be shown, or reorder what a reader sees.
     """
-    text = plain(value).replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(ch for ch in text if ch in "\n\t" or not (ord(ch) < 32 or ord(ch) == 127))
+    return clean_text(plain(value), multiline=True)
 
 
 def has_text_body(account: Any) -> bool:
@@ -170,7 +170,8 @@ def _person(mailbox: Any) -> Person | None:
     if "@" not in address:
         # An Exchange-internal (X.500) address the server did not resolve to SMTP.
         return None
-    return Person(email=address, name=plain(getattr(mailbox, "name", None)))
+    name = clean_text(plain(getattr(mailbox, "name", None)), multiline=False)
+    return Person(email=address, name=name)
 
 
 def attendees_of(item: Any) -> tuple[Attendee, ...]:
@@ -248,12 +249,12 @@ def meeting_from_item(item: Any, default_zone: ZoneInfo, uid: str = "") -> Meeti
     sequence = getattr(item, "appointment_sequence_number", None)
     meeting = Meeting(
         uid=uid or plain(getattr(item, "uid", None)),
-        subject=text_of(getattr(item, "subject", None)),
+        subject=clean_text(plain(getattr(item, "subject", None)), multiline=False),
         start=start,
         end=max(end, start),
         occurrence_id=occurrence_id_of(item),
         all_day=all_day,
-        location=text_of(getattr(item, "location", None)),
+        location=clean_text(plain(getattr(item, "location", None)), multiline=False),
         organizer=_person(getattr(item, "organizer", None)),
         attendees=attendees_of(item),
         categories=_categories(item),
