@@ -47,6 +47,7 @@ KIND_OF_PREFIX = {
     "uninvite": "invitation_cancel",
     "agenda": "agenda_problem",
     "joint": "joint_meeting",
+    "address": "address_problem",
     "weekly": "weekly",
     "weekly-team": "weekly_team",
 }

@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -33,6 +32,7 @@ from types import MappingProxyType
 
 from mailer.headers import sanitise
 from mailer.render import SUBJECT_LIMIT, RenderedMail
+from rules.addresses import smtp_address
 from rules.model import Person
 
 NAME_LIMIT = 200
@@ -43,7 +43,6 @@ HARD_LINE_LIMIT = 998  # RFC 5322 2.1.1: lines MUST be at most 998 characters
 # "=?utf-8?b?...?=" of 68 characters carries 56 base64 characters, 42 bytes.
 _WORD_LIMIT = LINE_LIMIT - len("Reply-To: ")
 _ENCODED_WORD_BYTES = (_WORD_LIMIT - len("=?utf-8?b??=")) // 4 * 3
-_ADDRESS_LIMIT = 254  # the longest path SMTP carries (RFC 5321 4.5.3.1.3, less the brackets)
 
 # Headers compose() writes itself; a caller's ``headers`` may not replace them.
 _OWN_HEADERS = frozenset(
@@ -67,9 +66,6 @@ _OWN_HEADERS = frozenset(
     }
 )
 _FIELD_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 2.2: printable US-ASCII except ":"
-_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _PHRASE_SPECIALS = frozenset('()<>[]:;@\\,."')
 _MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
@@ -262,16 +258,10 @@ def _plain_words(text: str) -> list[str]:
 
 def _addr_spec(email: str) -> str:
     """``email`` checked for what SMTP without SMTPUTF8 carries; an IDN domain in ASCII form."""
-    local, at, domain = email.strip().rpartition("@")
-    if at and domain and not domain.isascii():
-        with suppress(UnicodeError):  # an undecodable domain is reported below
-            domain = domain.encode("idna").decode("ascii")
-    address = f"{local}@{domain}"
-    if not (at and _LOCAL_PART.fullmatch(local) and _DOMAIN.fullmatch(domain)):
-        raise ValueError(f"not a mail address aeflow can send to: {sanitise(email)!r}")
-    if len(address) > _ADDRESS_LIMIT:
-        raise ValueError(f"a mail address longer than {_ADDRESS_LIMIT}: {sanitise(email)!r}")
-    return address
+    try:
+        return smtp_address(email)
+    except ValueError as error:
+        raise ValueError(f"{error}: {sanitise(email)!r}") from None
 
 
 def _message_id(value: str) -> str:

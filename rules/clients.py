@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rules.addresses import sendable
 from rules.model import Client, Meeting, Person, email_domain
 
 
@@ -69,9 +70,12 @@ def on_our_side(address: str, client: Client, ae: Person) -> bool:
 
 def meeting_recipients(meeting: Meeting, client: Client, ae: Person) -> tuple[str, ...]:
     """Whom aeflow writes to about a client meeting: every attendee but the AE who is on the
-    AE's side or the client's; an outsider the event lists gets nothing from aeflow."""
+    AE's side or the client's; an outsider the event lists gets nothing from aeflow, and an
+    address no server would take is left out (``rules.address_notes`` tells the AE)."""
     return tuple(
         a.person.email
         for a in meeting.attendees
-        if a.person.email != ae.email and on_our_side(a.person.email, client, ae)
+        if a.person.email != ae.email
+        and on_our_side(a.person.email, client, ae)
+        and sendable(a.person.email)
     )

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from rules.addresses import sendable
 from rules.agenda import overrun, parse_agenda, parse_bring
 from rules.context import meeting_context
 from rules.model import Action, Attendee, Client, Meeting, Person, Role
@@ -139,7 +140,9 @@ def invitees(meeting: Meeting, client: Client, ae: Person) -> tuple[Attendee, ..
     for member in client.team:
         found.setdefault(member.email, Attendee(member, rsvp=True))
     found.pop(ae.email, None)
-    return tuple(found.values())
+    # An address no server would take is left out (``rules.address_notes`` tells the AE), so
+    # the others are invited.
+    return tuple(a for a in found.values() if sendable(a.person.email))
 
 
 def invitation_actions(state: PlanState, zone: ZoneInfo, now: datetime) -> Iterator[Action]:

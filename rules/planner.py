@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
+from rules.address_notes import address_notes
 from rules.confirmation import confirmation_actions, decision_actions
 from rules.invitations import invitation_actions
 from rules.joint import joint_meeting_notes
@@ -40,6 +41,7 @@ def candidates(now: datetime, state: PlanState, policies: Policies) -> list[Acti
     found.extend(note_actions(state))
     found.extend(weekly_actions(state, policies.weekly, zone, now))
     found.extend(joint_meeting_notes(state, zone, now))
+    found.extend(address_notes(state, zone, now))
     return found
 
 

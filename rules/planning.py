@@ -77,6 +77,7 @@ IMMEDIATE_KINDS = frozenset(
         "minutes_problem",
         "agenda_problem",
         "joint_meeting",
+        "address_problem",
         "invitation",
         "invitation_cancel",
     }

@@ -32,6 +32,7 @@ KINDS = (
     "invitation_cancel",
     "agenda_problem",
     "joint_meeting",
+    "address_problem",
 )
 # Further cases of a kind, each with golden files of its own: their name -> the kind.
 VARIANTS = {
@@ -275,6 +276,11 @@ def sample_context(kind: str, language: str) -> dict[str, object]:
             "topics_minutes": 90,
             "meeting_minutes": 60,
             "over_minutes": 30,
+        },
+        "address_problem": {
+            "meeting": meeting,
+            "client": client,
+            "addresses": ["tom baker@northwind.example.com", "a@b@northwind.example.com"],
         },
         "joint_meeting": {
             "meeting": meeting,
