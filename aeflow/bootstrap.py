@@ -45,7 +45,7 @@ def build_calendar(config: Config) -> CalendarBackend:
         return EwsCalendar(EwsSession(config.backend.ews, zone), zone)
     from calendar_sync.vdir import VdirCalendar
 
-    return VdirCalendar(config.backend.calendar, zone)
+    return VdirCalendar(config.backend.calendar, zone, max_bytes=config.backend.max_ics_bytes)
 
 
 def bootstrap(
@@ -90,7 +90,13 @@ def bootstrap(
                 )
             )
         mail = MaildirMailbox(
-            backend.inbox, backend.sent, email_domain(config.ae.email), clock=clock.now, relay=relay
+            backend.inbox,
+            backend.sent,
+            email_domain(config.ae.email),
+            clock=clock.now,
+            relay=relay,
+            max_message_bytes=backend.max_mail_bytes,
+            zone=ZoneInfo(config.ae.timezone),
         )
     workdays = working_calendar(config.workdays, config.ae.timezone, warn=log.warning)
     if store is None:

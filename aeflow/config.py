@@ -2,7 +2,7 @@
 
 Every problem is collected and reported at once, each with its ``table.key`` and what was
 expected; unknown keys are problems too. Secrets are never in the file: only the names of
-environment variables.
+environment variables (a ``password`` or ``token`` key is refused, saying where it goes instead).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aeflow.config_schema import REQUIRED, SCHEMA, Invalid, Table
+from aeflow.config_schema import REQUIRED, SCHEMA, Invalid, Table, is_secret_key, secret_advice
 from mailer.ews_session import EwsSettings
 from rules.errors import ConfigError, Problem
 from rules.model import Client, Contact, Person
@@ -63,6 +63,9 @@ class BackendConfig:
     horizon: timedelta
     smtp: SmtpConfig | None = None
     ews: EwsSettings | None = None
+    # local: the largest .ics file and inbox message read (the schema's defaults)
+    max_ics_bytes: int = 10 * 1024 * 1024
+    max_mail_bytes: int = 25 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,10 @@ def _read_table(raw: Any, table: Table, where: str, problems: list[Problem]) -> 
     values: dict[str, Any] = {}
     for key in raw:
         if key not in table.options and key not in table.tables:
+            if is_secret_key(key):
+                # never the value: it is the secret
+                problems.append(Problem(_join(where, key), secret_advice(table, key)))
+                continue
             known = ", ".join([*table.options, *table.tables]) or "none"
             problems.append(Problem(_join(where, key), f"unknown key (known here: {known})"))
     for key, option in table.options.items():

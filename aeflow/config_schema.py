@@ -53,6 +53,10 @@ LANGUAGES = ("zh-CN", "en")
 BACKENDS = ("local", "ews")
 PLANNED_BACKENDS = ("graph", "imap")
 EWS_AUTH = ("ntlm", "basic", "oauth2")
+MB = 1024 * 1024
+# Keys that would hold a secret in the file. Never options: secrets come from the environment
+# or the keyring, and a key like these is refused with where to put the secret instead.
+SECRET_KEYS = ("password", "secret", "client_secret", "token")
 
 
 def string(value: Any) -> str:
@@ -217,6 +221,27 @@ def country(value: Any) -> str:
     return text
 
 
+def is_secret_key(key: str) -> bool:
+    """Whether ``key`` names a secret (``password``, ``api_token``, ...), which the file must not
+    hold."""
+    name = key.lower()
+    return name in SECRET_KEYS or name.endswith(tuple(f"_{k}" for k in SECRET_KEYS))
+
+
+def secret_advice(table: Table, key: str) -> str:
+    """What to write instead of the secret ``key`` in ``table``: the keys this table has for it."""
+    env = f"{key}_env" if f"{key}_env" in table.options else "password_env"
+    if env not in table.options:
+        return (
+            "secrets do not go in this file; use password_env (an environment variable) in "
+            "[backend.smtp] or [backend.ews], or the keyring"
+        )
+    keyring = (
+        " or the keyring" if "keyring_service" in table.options and env == "password_env" else ""
+    )
+    return f"secrets do not go in this file; use {env} (an environment variable){keyring}"
+
+
 # --- the schema ---
 
 PERSON = {
@@ -253,6 +278,18 @@ SCHEMA = Table(
                 "state": Option(string, "state/aeflow.json", "The state file (one per AE)."),
                 "sync_interval": Option(duration, "5m", "How often to look for changes."),
                 "horizon": Option(duration, "35d", "How far ahead meetings are read."),
+                "max_ics_bytes": Option(
+                    integer(64 * 1024, 1024 * MB),
+                    10 * MB,
+                    "local: the largest .ics file read, in bytes (10485760 is 10 MB); a larger "
+                    "one is reported once and left unread.",
+                ),
+                "max_mail_bytes": Option(
+                    integer(64 * 1024, 1024 * MB),
+                    25 * MB,
+                    "local: the largest inbox message read, in bytes (26214400 is 25 MB); a "
+                    "larger one is reported once and left unread.",
+                ),
             },
             tables={
                 "smtp": Table(

@@ -2,18 +2,24 @@
 
 This is the layout vdirsyncer and khal keep: one event (or one series with its overrides) per
 file, named freely, with dotfiles used for temporary and metadata files. Any other file is
-ignored.
+ignored. Only regular files are read, up to a size cap (``calendar_sync.files``): anything else
+named ``*.ics`` (a FIFO, a directory, a dangling symlink, a file over the cap) is reported once
+and left alone.
 
 The sync state records, per file, its ``(mtime_ns, size)`` stamp and the occurrence keys it gave
 with a digest of each occurrence's content, and the window it was computed for. A file whose stamp
 has not changed is not read again, unless the window (or the user's zone) changed: then every file
-is expanded again, and only what differs is reported.
+is expanded again, and only what differs is reported. It also records each file refused by the
+reader with its stamp (file type, mtime, size, and the cap), so that it is reported once and not
+at every sync; it is looked at again when any of these change.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from calendar_sync.files import ICS_LIMIT, RefusedFile, read_regular
 from calendar_sync.ics import expand, parse_calendar
 from calendar_sync.occurrences import digest
 from calendar_sync.port import CalendarChanges
@@ -53,10 +60,19 @@ class _State:
     window: list[str] = field(default_factory=list)
     zone: str = ""
     files: dict[str, _FileEntry] = field(default_factory=dict)
+    # Files the reader refused, by name: the stamp they had when that was reported.
+    refused: dict[str, list[int]] = field(default_factory=dict)
 
     def dump(self) -> str:
         files = {name: entry.dump() for name, entry in sorted(self.files.items())}
-        data = {"version": _VERSION, "window": self.window, "zone": self.zone, "files": files}
+        data: dict[str, Any] = {
+            "version": _VERSION,
+            "window": self.window,
+            "zone": self.zone,
+            "files": files,
+        }
+        if self.refused:
+            data["refused"] = dict(sorted(self.refused.items()))
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
@@ -77,7 +93,10 @@ def _load(state: str | None, where: str) -> tuple[_State, list[Problem]]:
             )
             for name, entry in data["files"].items()
         }
-        return _State(list(data["window"]), str(data["zone"]), files), []
+        refused = {
+            str(name): [int(x) for x in stamp] for name, stamp in data.get("refused", {}).items()
+        }
+        return _State(list(data["window"]), str(data["zone"]), files, refused), []
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         message = f"the saved sync state is unreadable ({error}); every event is read afresh"
         return _State(), [Problem(where, message)]
@@ -90,25 +109,31 @@ def _utc(value: datetime) -> str:
 class VdirCalendar:
     """A ``CalendarBackend`` reading a vdir; see the module docstring for what it remembers.
 
-    An unreadable file is reported in ``problems`` at every sync until it is fixed or removed;
-    the occurrences it gave before stay as they were (neither removed nor reported again).
+    An unreadable file is reported in ``problems`` at every sync until it is fixed or removed; one
+    that is not read at all (not a regular file, or over ``max_bytes``) is reported once, until it
+    changes. Either way the occurrences it gave before stay as they were (neither removed nor
+    reported again).
     """
 
-    def __init__(self, path: Path, default_zone: ZoneInfo) -> None:
+    def __init__(self, path: Path, default_zone: ZoneInfo, max_bytes: int = ICS_LIMIT) -> None:
         self.path = Path(path)
         self.default_zone = default_zone
+        self.max_bytes = max_bytes
 
     def _files(self) -> list[Path]:
+        # Every entry named *.ics, whatever it is: the reader refuses what is not a regular
+        # file, and says so, rather than this listing passing over it in silence.
         return sorted(
             p
             for p in self.path.iterdir()
-            if not p.name.startswith(".") and p.name.lower().endswith(".ics") and p.is_file()
+            if not p.name.startswith(".") and p.name.lower().endswith(".ics")
         )
 
     def _read(
         self, path: Path, start: datetime, end: datetime
     ) -> tuple[list[Meeting], dict[str, bool], list[Problem]]:
-        parsed = parse_calendar(path.read_bytes(), str(path), self.default_zone)
+        data = read_regular(path, self.max_bytes, "[backend] max_ics_bytes")
+        parsed = parse_calendar(data, str(path), self.default_zone)
         if parsed.problems and not parsed.events:
             # Damage that left no event standing (a truncated file) must not delete its meetings.
             raise UnreadableInput(str(path), "; ".join(p.message for p in parsed.problems))
@@ -145,8 +170,15 @@ class VdirCalendar:
         for path in files:
             previous = old.files.get(path.name)
             try:
-                info = path.stat()
+                info = _stat(path)
                 stamp = [info.st_mtime_ns, info.st_size]
+                refusal = [stat.S_IFMT(info.st_mode), *stamp, self.max_bytes]
+                if old.refused.get(path.name) == refusal:
+                    # refused and reported before, and unchanged since: not said again
+                    new.refused[path.name] = refusal
+                    if previous is not None:
+                        new.files[path.name] = previous
+                    continue
                 if (
                     previous is not None
                     and previous.stamp == stamp
@@ -156,6 +188,14 @@ class VdirCalendar:
                     new.files[path.name] = previous
                     continue
                 meetings, events, file_problems = self._read(path, start, end)
+            except RefusedFile as error:
+                kept = " (its meetings are kept as they were)" if previous is not None else ""
+                problems.append(Problem(str(path), f"{error.reason}{kept}"))
+                log.warning("calendar file not read %s: %r", path, error.reason)
+                new.refused[path.name] = refusal
+                if previous is not None:
+                    new.files[path.name] = previous
+                continue
             except (UnreadableInput, OSError) as error:
                 reason = error.reason if isinstance(error, UnreadableInput) else str(error)
                 kept = " (its meetings are kept as they were)" if previous is not None else ""
@@ -200,6 +240,16 @@ class VdirCalendar:
             known.update(entry.events or {})
         gone = tuple(key for key in removed if _gone(key, known))
         return CalendarChanges(tuple(upserted), tuple(removed), tuple(problems), new.dump(), gone)
+
+
+def _stat(path: Path) -> os.stat_result:
+    """The file's stat, or the link's own when it is a symlink that leads nowhere."""
+    try:
+        return path.stat()
+    except OSError:
+        if not path.is_symlink():
+            raise
+        return path.lstat()
 
 
 def _gone(key: str, events: dict[str, bool]) -> bool:

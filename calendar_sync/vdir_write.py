@@ -19,6 +19,7 @@ from typing import Any
 import icalendar
 
 from calendar_sync import ics_fields
+from calendar_sync.files import ICS_LIMIT, read_regular
 from calendar_sync.ics_text import decode, read_calendar, unfold
 from calendar_sync.port import EventNotFound
 from rules.errors import UnreadableInput
@@ -96,7 +97,7 @@ def _escaped(uid: str) -> str:
 
 def _unfolded(path: Path) -> list[str] | None:
     try:
-        text, _ = decode(path.read_bytes(), str(path))
+        text, _ = decode(read_regular(path, ICS_LIMIT, "[backend] max_ics_bytes"), str(path))
     except (OSError, UnreadableInput):
         return None
     return unfold(text)

@@ -4,6 +4,10 @@ Messages arriving in the inbox are found by their Maildir keys (the unique part 
 which stays the same when a mail client moves a message from ``new/`` to ``cur/`` and adds flags).
 The sync state is the set of keys already seen, so a message read by another client is not missed
 and one that was already classified is not classified again.
+
+Inbox messages are read only when they are regular files, up to a size cap (``mailer.files``):
+a FIFO, a symlink to a device or a message over the cap is reported once (its key is seen like
+any other) and left unread.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import logging
 import mailbox
 import os
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
+from mailer.files import MAIL_LIMIT, RefusedFile, read_regular
 from mailer.memory import stamp
 from mailer.port import MailChanges, SentRecord
 from mailer.sent_index import sent_record
@@ -45,9 +50,14 @@ class MaildirMailbox:
         domain: str,
         clock: Callable[[], datetime] | None = None,
         relay: SmtpRelay | None = None,
+        max_message_bytes: int = MAIL_LIMIT,
+        zone: tzinfo = UTC,
     ) -> None:
         self._relay = relay
+        self._zone = zone  # the AE's: meeting answers name occurrences in it
+        self._max_message_bytes = max_message_bytes
         self._arrivals: dict[str, datetime] = {}
+        self._inbox_files: dict[str, Path] = {}
         self._inbox_path = inbox
         self._sent_path = sent
         self._domain = domain
@@ -70,7 +80,11 @@ class MaildirMailbox:
         for key in sorted(present - seen, key=self._arrival_order):
             source = str(self._inbox_path / key)
             try:
-                raw = self._inbox.get_bytes(key)
+                raw = self._read_inbox(key)
+            except RefusedFile as error:
+                # Its key stays seen: said once, not at every sync, until it is moved or removed.
+                problems.append(Problem(source, f"{error.reason} (the message is left unread)"))
+                continue
             except (KeyError, OSError) as error:
                 # vanished between listing and reading (another client moved it): next sync sees it
                 log.info("inbox message %s could not be read now: %s", sanitise(key), error)
@@ -78,7 +92,9 @@ class MaildirMailbox:
                 continue
             try:
                 signals.extend(
-                    classify_message(raw, source=source, received_at=self._received_at(key))
+                    classify_message(
+                        raw, source=source, received_at=self._received_at(key), zone=self._zone
+                    )
                 )
             except UnreadableInput as error:
                 problems.append(
@@ -91,21 +107,44 @@ class MaildirMailbox:
         return (self._received_at(key).timestamp(), key)
 
     def _list_arrivals(self) -> dict[str, datetime]:
-        """Each inbox message's arrival (its file's mtime), from one listing of new/ and cur/."""
+        """Each inbox message's arrival (its file's mtime), from one listing of new/ and cur/;
+        the files found are kept for ``_read_inbox``."""
         arrivals: dict[str, datetime] = {}
+        self._inbox_files = {}
         for sub in ("new", "cur"):
             try:
                 entries = list(os.scandir(self._inbox_path / sub))
             except OSError:
                 continue
             for entry in entries:
+                key = entry.name.split(":", 1)[0]
+                self._inbox_files[key] = Path(entry.path)
                 try:
-                    arrivals[entry.name.split(":", 1)[0]] = datetime.fromtimestamp(
-                        entry.stat().st_mtime, UTC
-                    )
+                    arrivals[key] = datetime.fromtimestamp(entry.stat().st_mtime, UTC)
                 except OSError:
                     continue
         return arrivals
+
+    def _read_inbox(self, key: str) -> bytes:
+        """The bytes of inbox message ``key``, by ``mailer.files.read_regular`` (mailbox's own
+        reading would open a FIFO and wait, or read a link to /dev/zero until memory runs out).
+
+        Raises ``KeyError`` when there is no such message (any more).
+        """
+        path = self._inbox_files.get(key)
+        if path is None or not os.path.lexists(path):
+            path = self._inbox_file(key)
+        return read_regular(path, self._max_message_bytes, "[backend] max_mail_bytes")
+
+    def _inbox_file(self, key: str) -> Path:
+        # A Maildir file is named <key> in new/ and <key>:<info> in cur/; a mail client may have
+        # moved it since the listing.
+        for sub in ("new", "cur"):
+            folder = self._inbox_path / sub
+            for path in (folder / key, *folder.glob(f"{glob.escape(key)}:*")):
+                if os.path.lexists(path):
+                    return path
+        raise KeyError(key)
 
     def _received_at(self, key: str) -> datetime:
         known = self._arrivals.get(key)
@@ -125,12 +164,12 @@ class MaildirMailbox:
         wanted = message_id.strip().strip("<>")
         for maildir_key in self._inbox.iterkeys():
             try:
-                with self._inbox.get_file(maildir_key) as handle:
-                    headers = BytesHeaderParser(policy=policy.default).parse(handle)  # type: ignore[arg-type]
+                raw = self._read_inbox(maildir_key)
+                headers = BytesHeaderParser(policy=policy.default).parsebytes(raw)
                 if str(headers.get("Message-ID", "")).strip().strip("<>") == wanted:
-                    return self._inbox.get_bytes(maildir_key)
-            except (KeyError, OSError, ValueError):
-                continue
+                    return raw
+            except (KeyError, OSError, ValueError, UnreadableInput):
+                continue  # refused ones were reported by the sync that met them
         return None
 
     # --- outbound -------------------------------------------------------------------------------
@@ -143,7 +182,8 @@ class MaildirMailbox:
         which ``find_sent`` and ``sent_since`` relay before they answer; so a mail is never lost,
         and sent twice only if the process dies in the instant between the server's acceptance
         and the flag. One key has one copy: a send retried after a failed relay relays the copy
-        already filed instead of filing another.
+        already filed instead of filing another. A relay that fails for the connection (a refused
+        login: ``BackendUnavailable``) or for now leaves the copy pending, to leave with that retry.
         """
         existing = self._index_sent().get(key)
         if existing is not None:
@@ -166,6 +206,8 @@ class MaildirMailbox:
 
     def _relay_and_mark(self, maildir_key: str, message: EmailMessage) -> None:
         assert self._relay is not None
+        # A TransientError (BackendUnavailable among them: a refused login, TLS, DNS) passes
+        # through and leaves the copy pending: the mail is not at fault, and goes once it works.
         try:
             refused = self._relay.relay(message)
         except SmtpPermanentError:
@@ -189,10 +231,10 @@ class MaildirMailbox:
         self._sent[maildir_key] = entry
 
     def _relay_pending(self, key: str, maildir_key: str, entry: mailbox.MaildirMessage) -> None:
-        """A copy filed but not relayed when aeflow stopped: it leaves now."""
+        """A copy filed but not relayed yet (aeflow stopped, or the relay failed): it leaves now."""
         if self._relay is None:
             return
-        log.info("relaying %s, filed before aeflow stopped", sanitise(key, 120))
+        log.info("relaying %s, filed in Sent earlier and not relayed yet", sanitise(key, 120))
         message = message_from_bytes(entry.as_bytes(), policy=policy.default)
         assert isinstance(message, EmailMessage)
         self._relay_and_mark(maildir_key, message)

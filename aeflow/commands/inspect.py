@@ -148,7 +148,7 @@ def _occurrence(meeting: Meeting) -> dict[str, Any]:
 def _mail_fields(
     source: str, data: bytes, zone: ZoneInfo, now: datetime, occurrences: int, received: datetime
 ) -> dict[str, Any]:
-    signals = classify_message(data, source=source, received_at=received)
+    signals = classify_message(data, source=source, received_at=received, zone=zone)
     message = parse_message(data, source)
     first = signals[0]
     result: dict[str, Any] = {

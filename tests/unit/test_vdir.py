@@ -146,14 +146,19 @@ def test_a_file_with_a_utf8_bom_is_read(tmp_path: Path) -> None:
     assert changes.problems == ()
 
 
-def test_dotfiles_other_files_and_folders_are_ignored(tmp_path: Path) -> None:
+def test_dotfiles_and_other_files_are_ignored_and_a_folder_named_ics_is_reported_once(
+    tmp_path: Path,
+) -> None:
     save(tmp_path / ".hidden.ics", corpus(EASTERN))
     save(tmp_path / "notes.txt", corpus(EASTERN))
     (tmp_path / "folder.ics").mkdir()
     save(tmp_path / "gxl.ICS", corpus(GXL))
     changes = sync(tmp_path)
     assert {m.uid for m in changes.upserted} == {GXL_UID}
-    assert changes.problems == ()
+    assert [(Path(p.where).name, p.message) for p in changes.problems] == [
+        ("folder.ics", "it is a directory, not a regular file; remove it")
+    ]
+    assert sync(tmp_path, changes.state).problems == ()
 
 
 def test_a_file_whose_stamp_did_not_change_is_not_read_again(tmp_path: Path) -> None:
