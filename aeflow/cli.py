@@ -1,5 +1,7 @@
 """The ``aeflow`` command line. One handler turns aeflow's errors into messages and exit codes:
-0 success, 1 some input could not be read, 2 a problem the user must fix (config, state file)."""
+0 success, 1 some input could not be read or sending is held (a server refused the connection or
+the login: nothing failed, what is due goes once it is fixed), 2 a problem the user must fix
+before anything runs (config, state file)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from aeflow import __version__
-from rules.errors import AeflowError, ConfigError, UserError
+from rules.errors import AeflowError, BackendUnavailable, ConfigError, UserError
 
 log = logging.getLogger("aeflow")
 
@@ -261,6 +263,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as error:
         print(f"aeflow: {error}", file=sys.stderr)
         return 2
+    except BackendUnavailable as error:
+        print(f"aeflow: sending is held: {error}", file=sys.stderr)
+        print(
+            "Nothing was marked failed: once this is fixed, the next tick sends what is still due.",
+            file=sys.stderr,
+        )
+        return 1
     except AeflowError as error:
         print(f"aeflow: {error}", file=sys.stderr)
         return 1

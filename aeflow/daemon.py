@@ -4,8 +4,10 @@ Two jobs share one worker thread, so ticks never overlap: a sync at the configur
 one-shot wake-up at the plan's next due time (replaced after every tick). Both are coalesced: a
 daemon that slept through several runs ticks once. A backend failure backs off (the server's
 ``retry_after`` when it gave one) and is retried; nothing is lost or repeated, because every send
-goes through the engine's record-intent-then-send path. SIGTERM and SIGINT let the current action
-finish, then stop.
+goes through the engine's record-intent-then-send path. A server that refuses the login or the
+connection (``BackendUnavailable``) backs off from a longer first wait, since every try is one
+more failed login on the account, which a server may answer by locking it. SIGTERM and SIGINT let
+the current action finish, then stop.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aeflow.engine import Engine
-from rules.errors import AeflowError, TransientError
+from rules.errors import AeflowError, BackendUnavailable, TransientError
 
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_HELD_FIRST = timedelta(minutes=5)
 BACKOFF_CAP = timedelta(minutes=15)
 
 
@@ -84,6 +87,9 @@ class Daemon:
             self._blocked_until = None
             try:
                 report = self.engine.tick(stop=self._stop.is_set)
+            except BackendUnavailable as error:
+                self._back_off(error, error.retry_after, BACKOFF_HELD_FIRST, "sending is held")
+                return
             except TransientError as error:
                 self._back_off(error, error.retry_after)
                 return
@@ -117,11 +123,17 @@ class Daemon:
                 self._tick, DateTrigger(run_date=when), id="wake", replace_existing=True
             )
 
-    def _back_off(self, error: Exception, retry_after: float | None) -> None:
+    def _back_off(
+        self,
+        error: Exception,
+        retry_after: float | None,
+        first: timedelta = BACKOFF_FIRST,
+        what: str = "backend failure",
+    ) -> None:
         self._failures += 1
-        delay = min(BACKOFF_FIRST * 2 ** (self._failures - 1), BACKOFF_CAP)
+        delay = min(first * 2 ** (self._failures - 1), BACKOFF_CAP)
         if retry_after is not None:
             delay = max(delay, timedelta(seconds=retry_after))
-        log.warning("backend failure (%s); retrying in %s", error, delay)
+        log.warning("%s (%s); retrying in %s", what, error, delay)
         self._blocked_until = datetime.now(UTC) + delay
         self._wake_at(self._blocked_until)

@@ -22,7 +22,7 @@ from aeflow.sync import SyncReport, sync_once
 from calendar_sync.port import CalendarWriter, MeetingOrganizer
 from mailer.port import SentRecord
 from mailer.signals import sanitise
-from rules.errors import TransientError
+from rules.errors import BackendRefused, BackendUnavailable, TransientError
 from rules.model import Action, Attendee, Person, Role, email_domain
 from rules.planner import plan
 from rules.planning import Plan, Skipped, key_part
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 SENDING, SENT, SKIPPED, FAILED, UNSENT = "sending", "sent", "skipped", "failed", "unsent"
 DONE_STATUSES = frozenset({SENT, SKIPPED, FAILED})
 INSTALLED_AT = "installed_at"
+# In the store's meta while a server refuses the connection or the login: what happened, what to
+# fix, since when; cleared by the next send that goes. Shown by ``aeflow status``.
+SENDING_HELD = "sending_held"
 
 
 @dataclass
@@ -251,6 +254,25 @@ class Engine:
         store.outbox_put(action.key, intent)  # written to disk before anything leaves
         try:
             message_id = self._send(action, message)
+        except BackendUnavailable as error:
+            # The connection, not this mail: nothing is marked failed, nothing more is tried this
+            # tick, and the mail goes once what the error names is fixed.
+            log.error("hold %s: sending is held: %s", action.key, error)
+            held = store.meta_get(SENDING_HELD)
+            since = held.get("since") if isinstance(held, dict) else None
+            with store.batch():
+                store.outbox_put(action.key, {**intent, "status": UNSENT})
+                store.meta_set(
+                    SENDING_HELD,
+                    {
+                        "since": since or iso(started),
+                        "tried": iso(started),
+                        "key": action.key,
+                        "problem": error.problem,
+                        "what_to_fix": error.what_to_fix,
+                    },
+                )
+            raise
         except (TransientError, OSError):
             # For now (a busy server, a full disk): the next tick tries again.
             store.outbox_put(action.key, {**intent, "status": UNSENT})
@@ -279,6 +301,9 @@ class Engine:
             for covered in action.covers:
                 store.outbox_put(covered, {"status": SENT, "via": action.key})
             self.composer.record_delivery(store, action, message_id, sent_at, message)
+            if store.meta_get(SENDING_HELD) is not None:
+                store.meta_set(SENDING_HELD, None)
+                log.info("sending works again: %s went", action.key)
         log.info(
             "sent %s (%s) to %s",
             action.key,
@@ -293,18 +318,24 @@ class Engine:
 
     def _send(self, action: Action, message: EmailMessage) -> str:
         """Hand the message to the mailbox; a meeting request to a calendar server that sends
-        requests itself (Exchange), which keeps the attendees' answers on the AE's item."""
+        requests itself (Exchange), which keeps the attendees' answers on the AE's item.
+
+        A server that refuses aeflow's login or access while sending (``BackendRefused``) holds
+        sending like any ``BackendUnavailable``: it would refuse every mail, not this one."""
         calendar = self.app.calendar
-        if action.kind == "invitation" and isinstance(calendar, MeetingOrganizer):
-            itip = action.data["itip"]
-            assert isinstance(itip, dict)
-            html = message.get_body(("html",))
-            notice = html.get_content() if html is not None else ""
-            calendar.send_invitation(itip, action.key, str(notice))
-            # Exchange writes the request's own Message-ID; this one names the action, and the
-            # attendees' answers are matched by the meeting's UID.
-            return self._organized_id(action.key)
-        return self.app.mail.send(message, action.key)
+        try:
+            if action.kind == "invitation" and isinstance(calendar, MeetingOrganizer):
+                itip = action.data["itip"]
+                assert isinstance(itip, dict)
+                html = message.get_body(("html",))
+                notice = html.get_content() if html is not None else ""
+                calendar.send_invitation(itip, action.key, str(notice))
+                # Exchange writes the request's own Message-ID; this one names the action, and
+                # the attendees' answers are matched by the meeting's UID.
+                return self._organized_id(action.key)
+            return self.app.mail.send(message, action.key)
+        except BackendRefused as error:
+            raise BackendUnavailable(error.problem, error.what_to_fix) from error
 
     def _note_invitation(self, key: str, record: dict[str, object]) -> None:
         """Write whom a sent request invited into the AE's calendar event, as a calendar program

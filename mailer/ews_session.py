@@ -4,8 +4,9 @@
 ``EwsSession`` builds the exchangelib ``Account`` on first use, so nothing touches the network
 until a tick does, and ``guard`` turns whatever exchangelib, requests or oauthlib raise into
 aeflow's errors: a busy server or a dropped connection is a ``TransientError`` (the daemon backs
-off, honouring the server's BackOffMilliseconds), refused credentials and a blocked EWS are a
-``UserError`` saying what to do.
+off, honouring the server's BackOffMilliseconds), refused credentials, a blocked EWS and the
+like are a ``BackendRefused`` (a ``UserError``) saying what to do, which the engine turns into
+holding sending when it comes while a mail goes out, rather than failing that mail.
 
 exchangelib is told to fail fast: it never sleeps or retries inside a tick, so the daemon alone
 decides when to try again. This module imports exchangelib only inside the functions that need
@@ -29,7 +30,14 @@ from zoneinfo import ZoneInfo
 
 from mailer.ews_secrets import KeyringLookup, credentials_for
 from mailer.headers import sanitise
-from rules.errors import AeflowError, ConfigError, Problem, TransientError, UserError
+from rules.errors import (
+    AeflowError,
+    BackendRefused,
+    ConfigError,
+    Problem,
+    TransientError,
+    UserError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -317,15 +325,16 @@ def translate(error: BaseException, what: str, settings: EwsSettings) -> AeflowE
         retry = min(error.retry_after, RETRY_AFTER_CAP) if error.retry_after else None
         return TransientError(f"{what}: {where} is unavailable (HTTP 503)", retry_after=retry)
     if isinstance(error, Http403):
-        return UserError(
-            f"{what}: {where} refused EWS (HTTP 403). EWS is disabled for this mailbox or "
-            "tenant (Exchange Online blocks EWS unless the tenant allows it); ask the "
-            "administrator to allow EWS for the account (a Microsoft Graph backend is planned)"
+        return BackendRefused(
+            f"{what}: {where} refused EWS (HTTP 403)",
+            "EWS is disabled for this mailbox or tenant (Exchange Online blocks EWS unless the "
+            "tenant allows it): ask the administrator to allow EWS for the account (a Microsoft "
+            "Graph backend is planned)",
         )
     if isinstance(error, ews.UnauthorizedError):
-        return UserError(
-            f"{what}: {where} refused the credentials of {settings.login} (HTTP 401); check "
-            f"backend.ews.username, auth ({settings.auth}) and the password or token source"
+        return BackendRefused(
+            f"{what}: {where} refused the credentials of {settings.login} (HTTP 401)",
+            f"check backend.ews.username, auth ({settings.auth}) and the password or token source",
         )
     if isinstance(error, ews.ErrorServerBusy):
         if str(error).startswith("Reraised from"):
@@ -356,21 +365,31 @@ def translate(error: BaseException, what: str, settings: EwsSettings) -> AeflowE
             f"{what}: {where} redirects to {error.url}; set backend.ews.ews_url to that address"
         )
     if isinstance(error, (ews.ErrorNonExistentMailbox, ews.ErrorImpersonateUserDenied)):
-        return UserError(f"{what}: the server knows no mailbox {settings.email} for this login")
+        return BackendRefused(
+            f"{what}: the server knows no mailbox {settings.email} for this login",
+            "check backend.ews.email and backend.ews.username",
+        )
     if isinstance(error, ews.ErrorAccessDenied):
-        return UserError(f"{what}: access denied to the mailbox {settings.email}")
+        return BackendRefused(
+            f"{what}: access denied to the mailbox {settings.email}",
+            "check that backend.ews.username may use this mailbox (full access, or send as)",
+        )
     if isinstance(error, ews.AutoDiscoverError):
         return UserError(
             f"{what}: autodiscover found no EWS endpoint for {settings.email}; set "
             "backend.ews.ews_url instead"
         )
     if isinstance(error, OAuth2Error):
-        return UserError(
-            f"{what}: the OAuth2 sign-in failed ({_brief(error)}); check client_id, tenant_id "
-            "and the secret or token cache"
+        return BackendRefused(
+            f"{what}: the OAuth2 sign-in failed ({_brief(error)})",
+            "check client_id, tenant_id and the secret or token cache",
         )
     if isinstance(error, ews.TransportError) and "SSL" in str(error).upper():
-        return UserError(f"{what}: the TLS handshake with {where} failed ({_brief(error)})")
+        return BackendRefused(
+            f"{what}: the TLS handshake with {where} failed ({_brief(error)})",
+            "check backend.ews.server or ews_url (the name must be on the server's certificate) "
+            "and that this system trusts the certificate's authority",
+        )
     if isinstance(error, ews.CASError):
         return TransientError(f"{what}: the Exchange front end failed ({_brief(error)})")
     if isinstance(error, (ews.EWSError, requests.exceptions.RequestException)):

@@ -2,13 +2,22 @@
 
 Besides speaking the protocol, the relay decides what a failure means for the executor:
 
-- worth another try later (``rules.errors.TransientError``): a 4xx reply, a timeout, a refused or
-  dropped connection;
-- not worth another try (``SmtpPermanentError``): a 5xx reply for every recipient, a refused
-  login, a TLS failure or a server that offers no TLS when we asked for it;
+- worth another try later (``rules.errors.TransientError``): a 4xx reply, a timeout, a dropped
+  connection;
+- a problem of the connection, not of the mail (``rules.errors.BackendUnavailable``, a
+  ``TransientError`` that says what to fix): a refused login (535, 534, 538, 454, or 530 when
+  the server wants one), a refused STARTTLS, a TLS handshake or certificate failure, a host name
+  that does not resolve, a refused connection, a server that will not talk to us. Every mail
+  would fail the same way, so none is failed: sending is held until it works;
+- not worth another try (``SmtpPermanentError``): the mail itself is refused, with a 5xx reply
+  for every recipient, at MAIL FROM or at DATA;
 - neither, because the mail left: the server refused some recipients and accepted the others.
   ``relay`` then *returns* the refusals instead of raising, since an exception would make the
   caller send the message again to the recipients who already have it.
+
+Every server reply that becomes an error message or a log line goes through ``redact_reply``:
+servers have been seen to echo the AUTH exchange (``535 ... AUTH PLAIN <base64>``), which holds
+the username and the password.
 
 Credentials never travel in the clear: a username with neither STARTTLS nor implicit TLS is a
 configuration error, raised when the relay is built, before any connection is made. The password
@@ -18,13 +27,15 @@ exchange) is never switched on.
 
 from __future__ import annotations
 
+import base64
 import copy
 import logging
 import os
+import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -32,11 +43,27 @@ from typing import NamedTuple
 
 from mailer.port import KEY_HEADER
 from mailer.signals import sanitise
-from rules.errors import AeflowError, TransientError, UserError
+from rules.errors import AeflowError, BackendUnavailable, TransientError, UserError
 
 log = logging.getLogger(__name__)
 
 IMPLICIT_TLS_PORT = 465
+# Replies about the login or the right to send (RFC 4954, 6; RFC 3207, 4; Postfix's 454 4.7.1
+# "Relay access denied"): the connection's problem, whatever command they answer.
+LOGIN_CODES = frozenset({454, 530, 534, 535, 538})
+REDACTED = "[redacted]"
+# A run of base64 (RFC 4648, 4) of 12 characters or more, padding included.
+_BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{12,}={0,2}(?![A-Za-z0-9+/=])")
+# A shorter secret would be found inside ordinary words; its base64 forms are still redacted.
+_SHORTEST_SECRET = 4
+# Where in the session a failure happened, which decides what it means.
+CONNECTING, GREETING, STARTTLS, LOGIN, SENDING = (
+    "connecting",
+    "greeting",
+    "STARTTLS",
+    "logging in",
+    "sending",
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +78,8 @@ class SmtpSettings:
     timeout: float = 30.0
     local_hostname: str | None = None
     implicit_tls: bool | None = None
+    # the name of the environment variable the password came from, to say where to fix it
+    password_env: str = ""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -120,7 +149,8 @@ class SmtpRelay:
         """Send ``message`` to ``recipients`` (default: its To, Cc and Bcc), Bcc left off the copy.
 
         Returns the recipients the server refused while it accepted the others (empty when every
-        one was accepted); the message has left for the others. Raises ``TransientError`` or
+        one was accepted); the message has left for the others. Raises ``TransientError`` (its
+        ``BackendUnavailable`` kind when the connection or the login is refused) or
         ``SmtpPermanentError`` when it left for nobody. ``message`` itself is not changed.
         """
         label = _label(message)
@@ -144,8 +174,10 @@ class SmtpRelay:
         except (TransientError, SmtpPermanentError) as error:
             log.warning("relay of %s via %s failed: %s", label, server, error)
             raise
+        secrets = _secrets(self._settings)
         refusals = {
-            address: Refusal(code, _text(reply)) for address, (code, reply) in refused.items()
+            address: Refusal(code, redact_reply(reply, secrets))
+            for address, (code, reply) in refused.items()
         }
         if refusals:
             log.warning(
@@ -165,7 +197,7 @@ class SmtpRelay:
     ) -> dict[str, tuple[int, bytes]]:
         settings = self._settings
         context = self._tls_context or ssl.create_default_context()
-        stage = "connecting"
+        stage = CONNECTING
         smtp: smtplib.SMTP | None = None
         try:
             if settings.uses_implicit_tls:
@@ -180,27 +212,28 @@ class SmtpRelay:
                 smtp = smtplib.SMTP(
                     settings.host, settings.port, settings.local_hostname, timeout=settings.timeout
                 )
-            stage = "greeting"
+            stage = GREETING
             smtp.ehlo_or_helo_if_needed()
             if settings.starttls and not settings.uses_implicit_tls:
-                stage = "STARTTLS"
+                stage = STARTTLS
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if settings.username:
-                stage = f"logging in as {sanitise(settings.username, 80)}"
+                stage = LOGIN
                 smtp.login(settings.username, settings.password)
-            stage = "sending"
+            stage = SENDING
             refused = smtp.send_message(message, sender, recipients)
         except (OSError, UnicodeError) as error:  # SMTPException and SSLError are OSErrors
             if smtp is not None:
                 smtp.close()
             if isinstance(error, UnicodeError):
                 # smtplib sends AUTH as ASCII only, and the error's text would quote the password
-                raise SmtpPermanentError(
-                    f"{settings.server} ({stage}): a value cannot be sent as ASCII "
-                    f"({type(error).__name__})"
-                ) from None
-            raise _translate(error, settings, stage) from error
+                raise _not_ascii(error, settings, stage) from None
+            # A server's reply stays out of the chain: a traceback would print it unredacted.
+            replied = isinstance(
+                error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused
+            )
+            raise _translate(error, settings, stage) from (None if replied else error)
         _quit_quietly(smtp)
         return refused
 
@@ -232,7 +265,12 @@ def settings_from_env(
             "environment variable that holds the SMTP password"
         )
     return SmtpSettings(
-        host=host, port=port, starttls=starttls, username=username, password=password
+        host=host,
+        port=port,
+        starttls=starttls,
+        username=username,
+        password=password,
+        password_env=password_env,
     )
 
 
@@ -279,10 +317,20 @@ def _is_clean(text: str) -> bool:
 
 
 def _translate(error: OSError, settings: SmtpSettings, stage: str) -> AeflowError:
-    where = f"{sanitise(settings.server, 120)} ({stage})"
+    label = f"{LOGIN} as {sanitise(settings.username, 80)}" if stage == LOGIN else stage
+    where = f"{sanitise(settings.server, 120)} ({label})"
+    secrets = _secrets(settings)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        refusals = {a: Refusal(code, _text(reply)) for a, (code, reply) in error.recipients.items()}
+        refusals = {
+            a: Refusal(code, redact_reply(reply, secrets))
+            for a, (code, reply) in error.recipients.items()
+        }
         summary = _describe(refusals)
+        if any(r.code in LOGIN_CODES for r in refusals.values()):
+            return BackendUnavailable(
+                f"{where}: the SMTP server will not take mail from this login: {summary}",
+                _login_fix(settings),
+            )
         if not refusals or any(_is_transient(r.code) for r in refusals.values()):
             return TransientError(f"{where}: every recipient was refused for now: {summary}")
         first = next(iter(refusals.values()))
@@ -290,41 +338,146 @@ def _translate(error: OSError, settings: SmtpSettings, stage: str) -> AeflowErro
             f"{where}: every recipient was refused: {summary}", first.code, first.text
         )
     if isinstance(error, smtplib.SMTPResponseException):
-        code, text = error.smtp_code, _text(error.smtp_error)
+        code, text = error.smtp_code, redact_reply(error.smtp_error, secrets)
+        reply = f"{code} {text}".strip()
+        if stage == STARTTLS:
+            return BackendUnavailable(
+                f"{where}: the SMTP server refused STARTTLS ({reply})", _tls_fix()
+            )
+        if isinstance(error, smtplib.SMTPAuthenticationError) or code in LOGIN_CODES:
+            return BackendUnavailable(
+                f"{where}: the SMTP server refused the login ({reply})", _login_fix(settings)
+            )
+        if isinstance(error, smtplib.SMTPSenderRefused) and text.startswith("5.7."):
+            # a policy refusal of the sender (RFC 3463, 3.8): every mail comes from the AE
+            return BackendUnavailable(
+                f"{where}: the SMTP server will not take mail from "
+                f"{sanitise(str(error.sender), 120)} ({reply})",
+                "check [ae] email: [backend.smtp] username must be allowed to send as it",
+            )
         if _is_transient(code):
-            return TransientError(f"{where}: the server answered {code} {text}; try again later")
-        login = isinstance(error, smtplib.SMTPAuthenticationError)
-        what = "refused the login" if login else "answered"
-        return SmtpPermanentError(f"{where}: the server {what}: {code} {text}", code, text)
+            return TransientError(f"{where}: the server answered {reply}; try again later")
+        if stage in (CONNECTING, GREETING):
+            # a server that will not talk to us at all (554 at the greeting) refuses every mail
+            return BackendUnavailable(
+                f"{where}: the SMTP server refused the session ({reply})", _server_fix()
+            )
+        return SmtpPermanentError(f"{where}: the server answered: {reply}", code, text)
     if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
         # smtplib reports a read that timed out as a disconnection
         return TransientError(f"{where}: no answer from the server within {settings.timeout:g} s")
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return TransientError(f"{where}: the server closed the connection")
     if isinstance(error, smtplib.SMTPException):
-        # no STARTTLS or AUTH on offer, no common AUTH mechanism, no SMTPUTF8 for a wide address
-        return SmtpPermanentError(f"{where}: {sanitise(str(error))}")
+        reason = redact_reply(str(error), secrets)
+        if stage == STARTTLS:
+            return BackendUnavailable(
+                f"{where}: the SMTP server offers no STARTTLS ({reason})", _tls_fix()
+            )
+        if stage == LOGIN:
+            # no AUTH on offer, or no mechanism smtplib shares with the server
+            return BackendUnavailable(
+                f"{where}: the SMTP server offers no login aeflow can use ({reason})",
+                "check [backend.smtp] host and port (mail submission is port 587 or 465), or "
+                "leave username empty if this server takes mail without a login",
+            )
+        # no SMTPUTF8 for a wide address: this mail, not the connection
+        return SmtpPermanentError(f"{where}: {reason}")
     if isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError):
         return TransientError(f"{where}: the connection was dropped during TLS")
     if isinstance(error, ssl.SSLCertVerificationError):
         reason = sanitise(error.verify_message or str(error))
-        return SmtpPermanentError(f"{where}: the server's TLS certificate is not trusted: {reason}")
+        return BackendUnavailable(
+            f"{where}: the SMTP server's TLS certificate is not trusted ({reason})",
+            "check [backend.smtp] host: it must be a name on the server's certificate, and a "
+            "certificate from a private authority must be trusted by this system",
+        )
     if isinstance(error, ssl.SSLError):
-        return SmtpPermanentError(f"{where}: TLS failed: {sanitise(str(error))}")
+        return BackendUnavailable(
+            f"{where}: the TLS handshake failed ({sanitise(str(error))})", _tls_fix()
+        )
     if isinstance(error, socket.gaierror) and error.errno != socket.EAI_AGAIN:
-        return SmtpPermanentError(f"{where}: the host name cannot be resolved: {error.strerror}")
-    # refused, reset, unreachable: the network or the server may come back
+        return BackendUnavailable(
+            f"{where}: the host name cannot be resolved ({sanitise(str(error.strerror))})",
+            "check [backend.smtp] host",
+        )
+    if isinstance(error, ConnectionRefusedError):
+        return BackendUnavailable(f"{where}: the connection was refused", _server_fix())
+    # reset, unreachable: the network or the server may come back
     reason = error.strerror or str(error) or type(error).__name__
     return TransientError(f"{where}: {sanitise(reason)}")
+
+
+def _not_ascii(error: UnicodeError, settings: SmtpSettings, stage: str) -> AeflowError:
+    where = f"{sanitise(settings.server, 120)} ({stage})"
+    if stage == LOGIN:
+        return BackendUnavailable(
+            f"{where}: the username or the password cannot be sent as ASCII, as smtplib "
+            f"sends them ({type(error).__name__})",
+            _login_fix(settings),
+        )
+    return SmtpPermanentError(f"{where}: a value cannot be sent as ASCII ({type(error).__name__})")
+
+
+def _login_fix(settings: SmtpSettings) -> str:
+    if not settings.username:
+        return (
+            "this server wants a login: set [backend.smtp] username and password_env (the "
+            "environment variable that holds the password)"
+        )
+    held = f"the password in {settings.password_env}" if settings.password_env else "the password"
+    return f"check [backend.smtp] username and {held}"
+
+
+def _tls_fix() -> str:
+    return (
+        "check [backend.smtp] port and starttls: port 465 speaks TLS from the start, port 587 "
+        "starts plain and asks for STARTTLS"
+    )
+
+
+def _server_fix() -> str:
+    return "check [backend.smtp] host and port, and that the server is running and lets us in"
 
 
 def _is_transient(code: int) -> bool:
     return 400 <= code < 500
 
 
-def _text(reply: bytes | str) -> str:
+def redact_reply(reply: bytes | str, secrets: Iterable[str] = ()) -> str:
+    """A server's reply fit for a log line, an error message or the state file.
+
+    Decoded, on one line without control characters (``sanitise``), and with ``[redacted]`` for
+    each of ``secrets`` (found without regard to case) and for every run of base64 of 12
+    characters or more: servers have been seen to echo the AUTH exchange, whose base64 holds the
+    username and the password. A run that is a plain word (``Authentication``, ``UNAVAILABLE``)
+    is kept; a mixed-case, digit-bearing or padded one is not, at the price of a queue id or a
+    path now and then.
+    """
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-    return sanitise(text)
+    # longest first, so that a secret inside another is not left half shown
+    for secret in sorted({s for s in secrets if len(s) >= _SHORTEST_SECRET}, key=len)[::-1]:
+        text = re.sub(re.escape(secret), REDACTED, text, flags=re.IGNORECASE)
+    return sanitise(_BASE64_RUN.sub(_redact_run, text))
+
+
+def _redact_run(match: re.Match[str]) -> str:
+    run = match.group()
+    if run.isalpha() and (run.islower() or run.isupper() or run.istitle()):
+        return run
+    return REDACTED
+
+
+def _secrets(settings: SmtpSettings) -> tuple[str, ...]:
+    """What a reply must not show of the login: the values, and the base64 AUTH sends them in
+    (LOGIN one at a time, PLAIN as authorisation, user and password joined by NUL)."""
+    user, password = settings.username, settings.password
+    values = [v for v in (user, password) if v]
+    if password:
+        values.append(f"\0{user}\0{password}")
+    encoded = [base64.b64encode(v.encode("utf-8")).decode("ascii") for v in values]
+    # a padded form is also looked for without its padding, where a reply may have cut it
+    return (*values, *encoded, *(e.rstrip("=") for e in encoded))
 
 
 def _describe(refusals: Mapping[str, Refusal]) -> str:

@@ -72,3 +72,34 @@ class StoreError(UserError):
 class NoWorkingTimeError(UserError):
     """The working calendar has no working day within its search limit (a config that rules out
     every day)."""
+
+
+class BackendUnavailable(TransientError):
+    """The way to a server is barred until someone fixes it: a refused login, a refused STARTTLS
+    or TLS handshake, a certificate not trusted, a host name that does not resolve, a refused
+    connection.
+
+    It is a problem of the connection, not of the mail: nothing is marked failed, sending stops
+    for the tick and is tried again with back-off, and what waited goes once it works.
+    ``problem`` says what happened and ``what_to_fix`` what to change, both in words fit for a
+    log line and ``aeflow status`` (no secret, no raw server reply); ``str()`` gives both.
+    """
+
+    def __init__(self, problem: str, what_to_fix: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{problem}; {what_to_fix}", retry_after)
+        self.problem = problem
+        self.what_to_fix = what_to_fix
+
+
+class BackendRefused(UserError):
+    """A server would not let aeflow in as configured: credentials refused, the protocol turned
+    off for the account, a mailbox this login may not use, a certificate not trusted.
+
+    The user's to fix: a command that only reads stops with it (exit status 2). Raised while
+    sending, the engine holds sending as for ``BackendUnavailable`` instead of failing the mail.
+    """
+
+    def __init__(self, problem: str, what_to_fix: str) -> None:
+        super().__init__(f"{problem}; {what_to_fix}")
+        self.problem = problem
+        self.what_to_fix = what_to_fix

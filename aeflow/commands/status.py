@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from aeflow.clock import parse_instant
 from aeflow.commands.common import open_app
-from aeflow.engine import Engine
+from aeflow.engine import SENDING_HELD, Engine
 from aeflow.records import delivery_from_record, parse_iso
 from aeflow.report import meeting_line
 from aeflow.state import build_state
@@ -55,8 +55,11 @@ def status(args: argparse.Namespace) -> int:
             for k in sorted(store.outbox_keys(frozenset({"sent"})))
             if k.startswith("digest:") and (r := store.outbox_get(k)) is not None
         ]
+        held = store.meta_get(SENDING_HELD)
     finally:
         app.close()
+    if isinstance(held, dict):
+        _print_held(held, len(current.due), zone)
     planned = {a.key: a for a in (*current.due, *current.upcoming)}
     print(f"Client meetings in the next {LOOK_AHEAD.days} days (as of {_when(now, zone)}):")
     shown = 0
@@ -141,6 +144,22 @@ def status(args: argparse.Namespace) -> int:
     if not escalations:
         print("  none")
     return 0
+
+
+def _print_held(held: dict[str, object], due: int, zone: ZoneInfo) -> None:
+    """The connection health the engine left: what a server refused, and what to fix."""
+
+    def when(name: str) -> str:
+        value = held.get(name)
+        return _when(parse_iso(str(value)), zone) if value else "-"
+
+    problem = sanitise(str(held.get("problem", "")), 400)
+    fix = sanitise(str(held.get("what_to_fix", "")), 400)
+    print(f"Sending is held: {problem}; {fix}" if fix else f"Sending is held: {problem}")
+    print(
+        f"  since {when('since')}, last tried {when('tried')}; {due} mail(s) due wait for it, "
+        "none marked failed: they go at the first tick after the fix\n"
+    )
 
 
 def plan(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import pytest
 
 from mailer.port import KEY_HEADER
 from mailer.smtp_relay import (
+    REDACTED,
     Refusal,
     SmtpPermanentError,
     SmtpRelay,
@@ -25,7 +26,7 @@ from mailer.smtp_relay import (
     envelope_recipients,
     settings_from_env,
 )
-from rules.errors import TransientError, UserError
+from rules.errors import BackendUnavailable, TransientError, UserError
 from tests.smtp_server import (
     LOOPBACK,
     TEST_PASSWORD,
@@ -151,22 +152,24 @@ def test_implicit_tls_relays_over_smtp_ssl(smtp_servers: SmtpServers) -> None:
 # --- refusals ----------------------------------------------------------------------------------
 
 
-def test_a_wrong_password_is_a_permanent_error_and_nothing_is_sent(
+def test_a_wrong_password_holds_sending_saying_what_to_fix_and_nothing_is_sent(
     smtp_server: LoopbackSmtp,
 ) -> None:
-    with pytest.raises(SmtpPermanentError) as caught:
-        relay_to(smtp_server, password="not the password").relay(confirmation())
+    with pytest.raises(BackendUnavailable) as caught:
+        relay_to(smtp_server, password="not the password", password_env="SMTP_PW").relay(
+            confirmation()
+        )
 
-    assert caught.value.code == 535
-    assert "login" in str(caught.value)
+    assert "refused the login (535" in caught.value.problem
+    assert caught.value.what_to_fix == "check [backend.smtp] username and the password in SMTP_PW"
     assert "not the password" not in str(caught.value)
     assert smtp_server.handler.received == []
 
 
-def test_a_password_smtplib_cannot_send_is_a_permanent_error_that_does_not_quote_it(
+def test_a_password_smtplib_cannot_send_holds_sending_without_quoting_it(
     smtp_server: LoopbackSmtp,
 ) -> None:
-    with pytest.raises(SmtpPermanentError) as caught:
+    with pytest.raises(BackendUnavailable) as caught:
         relay_to(smtp_server, password="pässwörd").relay(confirmation())
 
     assert "pässwörd" not in str(caught.value)
@@ -253,6 +256,141 @@ def test_a_refused_address_in_a_hostile_header_is_logged_on_one_line(
         assert "\n" not in record.getMessage()
 
 
+# --- held: the connection refused, not the mail -----------------------------------------------
+
+
+class RefusingMailFrom(RecordingHandler):
+    """A server that answers ``mail_reply`` to every MAIL FROM."""
+
+    def __init__(self, mail_reply: str) -> None:
+        super().__init__()
+        self.mail_reply = mail_reply
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        return self.mail_reply
+
+
+def test_a_530_from_a_server_that_wants_a_login_holds_sending_and_says_to_set_one(
+    smtp_servers: SmtpServers,
+) -> None:
+    server = smtp_servers.start(
+        RefusingMailFrom("530 5.7.0 Authentication required"), starttls=False
+    )
+    relay = SmtpRelay(SmtpSettings(host=server.host, port=server.port, starttls=False))
+
+    with pytest.raises(BackendUnavailable) as caught:
+        relay.relay(confirmation())
+
+    assert "530" in caught.value.problem
+    assert "set [backend.smtp] username and password_env" in caught.value.what_to_fix
+    assert server.handler.received == []
+
+
+def test_a_sender_this_login_may_not_use_holds_sending_and_names_the_address(
+    smtp_servers: SmtpServers,
+) -> None:
+    refusal = "553 5.7.1 <ae@agency.example>: Sender address rejected: not owned by user"
+    server = smtp_servers.start(RefusingMailFrom(refusal))
+
+    with pytest.raises(BackendUnavailable) as caught:
+        relay_to(server).relay(confirmation())
+
+    assert "will not take mail from ae@agency.example (553 5.7.1" in caught.value.problem
+    assert "check [ae] email" in caught.value.what_to_fix
+
+
+def test_a_552_at_mail_from_is_the_mails_own_refusal(smtp_servers: SmtpServers) -> None:
+    server = smtp_servers.start(RefusingMailFrom("552 5.3.4 Message size exceeds fixed limit"))
+
+    with pytest.raises(SmtpPermanentError) as caught:
+        relay_to(server).relay(confirmation())
+
+    assert caught.value.code == 552
+
+
+def test_a_454_relay_access_denied_for_every_recipient_holds_sending(
+    smtp_servers: SmtpServers,
+) -> None:
+    denied = "454 4.7.1 Relay access denied"
+    server = smtp_servers.start(
+        RecordingHandler(refuse={a: denied for a in envelope_recipients(confirmation())})
+    )
+
+    with pytest.raises(BackendUnavailable) as caught:
+        relay_to(server, password_env="SMTP_PW").relay(confirmation())
+
+    assert "will not take mail from this login" in caught.value.problem
+    assert "454 4.7.1 Relay access denied" in caught.value.problem
+    assert "the password in SMTP_PW" in caught.value.what_to_fix
+
+
+def test_a_host_that_cannot_be_resolved_holds_sending_and_says_to_check_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unknown(*_: object, **__: object) -> object:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    relay = SmtpRelay(SmtpSettings(host="smtp.nowhere.invalid", port=587, timeout=10.0))
+
+    with pytest.raises(BackendUnavailable) as caught:
+        relay.relay(confirmation())
+
+    assert "cannot be resolved" in caught.value.problem
+    assert caught.value.what_to_fix == "check [backend.smtp] host"
+
+
+def test_a_refused_connection_holds_sending_and_says_to_check_host_and_port() -> None:
+    with closed_port() as port:
+        relay = SmtpRelay(SmtpSettings(host=LOOPBACK, port=port, timeout=10.0))
+        with pytest.raises(BackendUnavailable) as caught:
+            relay.relay(confirmation())
+
+    assert "connection was refused" in caught.value.problem
+    assert "[backend.smtp] host and port" in caught.value.what_to_fix
+
+
+class EchoingPassword(RecordingHandler):
+    """A server whose 535 quotes what it was given, the password in clear and in base64."""
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> Any:
+        from aiosmtpd.smtp import AuthResult
+
+        secret = data.password.decode()
+        blob = base64.b64encode(data.password).decode()
+        return AuthResult(
+            success=False,
+            handled=False,
+            message=f"535 5.7.8 Bad credentials for {data.login.decode()}: {secret} ({blob})",
+        )
+
+
+def test_a_refused_login_quoting_the_credentials_shows_them_nowhere(
+    smtp_servers: SmtpServers, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = smtp_servers.start(EchoingPassword(), mechanisms=["LOGIN"])
+    caplog.set_level(logging.DEBUG, logger="mailer")
+
+    with pytest.raises(BackendUnavailable) as caught:
+        relay_to(server).relay(confirmation())
+
+    error = caught.value
+    # the username and the password, in clear and in base64: the reply keeps neither
+    assert error.problem.endswith(
+        f"refused the login (535 5.7.8 Bad credentials for {REDACTED}: {REDACTED} ({REDACTED}))"
+    )
+    # the raw reply is not chained either: a traceback would print it whole
+    assert error.__cause__ is None and error.__suppress_context__
+    shown = [str(error), *(r.getMessage() for r in caplog.records if r.name != "mail.log")]
+    for text in shown:
+        for form in password_forms(TEST_PASSWORD):
+            assert form not in text
+
+
 # --- connections that fail ---------------------------------------------------------------------
 
 
@@ -279,7 +417,7 @@ def test_a_server_that_never_answers_is_a_transient_error() -> None:
     assert "no answer" in str(caught.value)
 
 
-def test_a_certificate_the_client_does_not_trust_is_a_permanent_error(
+def test_a_certificate_the_client_does_not_trust_holds_sending(
     smtp_server: LoopbackSmtp,
 ) -> None:
     settings = SmtpSettings(
@@ -288,19 +426,20 @@ def test_a_certificate_the_client_does_not_trust_is_a_permanent_error(
     # the system's trust store, which has never heard of the test certificate
     relay = SmtpRelay(settings, tls_context=ssl.create_default_context())
 
-    with pytest.raises(SmtpPermanentError) as caught:
+    with pytest.raises(BackendUnavailable) as caught:
         relay.relay(confirmation())
 
-    assert "certificate" in str(caught.value)
+    assert "certificate is not trusted" in caught.value.problem
+    assert "[backend.smtp] host" in caught.value.what_to_fix
     assert smtp_server.handler.received == []
 
 
-def test_a_server_without_starttls_is_a_permanent_error_before_any_login(
+def test_a_server_without_starttls_holds_sending_before_any_login(
     smtp_servers: SmtpServers,
 ) -> None:
     server = smtp_servers.start(starttls=False)
 
-    with pytest.raises(SmtpPermanentError) as caught:
+    with pytest.raises(BackendUnavailable) as caught:
         relay_to(server).relay(confirmation())
 
     assert "STARTTLS" in str(caught.value)
@@ -362,7 +501,7 @@ def test_the_password_is_in_no_repr_str_or_log_record(
     relay_to(refusing).relay(
         confirmation(), recipients=["li.na@client.example", "gone@client.example"]
     )
-    with pytest.raises(SmtpPermanentError) as wrong:
+    with pytest.raises(BackendUnavailable) as wrong:
         relay_to(good, password=TEST_PASSWORD + "x").relay(confirmation())
 
     shown = [repr(settings), str(settings), repr(relay), str(wrong.value)]
