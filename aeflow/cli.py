@@ -6,6 +6,7 @@ before anything runs (config, state file)."""
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -237,6 +238,14 @@ def _lazy(module: str, name: str) -> Handler:
     return handler
 
 
+def _disk_advice(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "free some space on that disk; nothing was lost, aeflow goes on where it stopped"
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "make that folder writable for aeflow; nothing was lost"
+    return "nothing was marked sent; run it again once this is fixed"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -272,6 +281,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except AeflowError as error:
         print(f"aeflow: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        # A full disk or a read-only folder under the state or Sent: what was being sent is
+        # back to unsent, and goes at the first tick after the fix.
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"aeflow: {where}{error.strerror or error}; {_disk_advice(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("aeflow: interrupted", file=sys.stderr)

@@ -50,6 +50,10 @@ class FileClock:
         )
 
 
+# The years a --now or --until may name.
+FIRST_YEAR, LAST_YEAR = 1971, 9000
+
+
 def parse_instant(text: str, zone: str) -> datetime:
     """A moment given on the command line: ISO 8601, in ``zone`` when it has no offset."""
     from zoneinfo import ZoneInfo
@@ -62,6 +66,12 @@ def parse_instant(text: str, zone: str) -> datetime:
         raise UserError(
             f"{text!r} is not a time like 2026-11-30T10:00 or 2026-11-30T10:00+08:00"
         ) from None
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        # A year past these leaves no room for the windows and deadlines aeflow computes.
+        raise UserError(
+            f"{text!r} is not a time aeflow works in: the year must be from "
+            f"{FIRST_YEAR} to {LAST_YEAR}"
+        )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(zone))
     return moment.astimezone(UTC)

@@ -250,6 +250,11 @@ def parse_calendar(data: bytes, source: str, default_zone: ZoneInfo = UTC) -> Pa
         return _parse(text, problems, source, default_zone)
     except UnreadableInput:
         raise
+    except OverflowError as error:
+        # Year 1 or 9999 with a time zone or a day added: no meeting lives there.
+        raise UnreadableInput(
+            source, f"a date in it is out of the range aeflow computes with ({error})"
+        ) from None
     except Exception as error:
         # icalendar, dateutil and the expander were not written for every file in the wild;
         # whatever they raise on one file must not stop the others.

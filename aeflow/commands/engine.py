@@ -47,4 +47,6 @@ def tick(args: argparse.Namespace) -> int:
         f"{len(report.skipped)} skipped, {len(report.held)} held; next due {wake}"
         + (" (dry run: nothing sent)" if args.dry_run else "")
     )
-    return 1 if report.held else 0
+    # 1 when some input could not be read or some mail could not be rendered (README).
+    unreadable = report.sync is not None and bool(report.sync.problems)
+    return 1 if report.held or unreadable else 0
