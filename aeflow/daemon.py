@@ -7,7 +7,9 @@ daemon that slept through several runs ticks once. A backend failure backs off (
 goes through the engine's record-intent-then-send path. A server that refuses the login or the
 connection (``BackendUnavailable``) backs off from a longer first wait, since every try is one
 more failed login on the account, which a server may answer by locking it. SIGTERM and SIGINT let
-the current action finish, then stop.
+the current action finish, then stop. Under systemd (``Type=notify``) the daemon says it is
+ready, what it is doing after each tick or back-off (``STATUS``), and that it is alive
+(``WATCHDOG``), so a hung tick is restarted by the service manager (``aeflow.health``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aeflow.engine import Engine
+from aeflow.health import Notifier
 from rules.errors import AeflowError, BackendUnavailable, TransientError
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ class Daemon:
         self._failures = 0
         self._blocked_until: datetime | None = None
         self.ticks = 0
+        self.health = Notifier()
         self.scheduler = BlockingScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -60,6 +64,7 @@ class Daemon:
         )
         self.scheduler.add_job(self._tick, DateTrigger(run_date=datetime.now(UTC)), id="wake")
         log.info("aeflow is running; syncing every %s", interval)
+        self.health.ready(f"starting: first sync (every {interval})")
         if self._stop.is_set():  # a signal came while starting up
             return 0
         try:
@@ -67,6 +72,7 @@ class Daemon:
         finally:
             with self._tick_lock:  # the tick under way, if any, finishes first
                 pass
+        self.health.stopping()
         log.info("aeflow stopped after %d ticks", self.ticks)
         return 0
 
@@ -83,6 +89,7 @@ class Daemon:
             if self._stop.is_set():
                 return
             if self._blocked_until is not None and datetime.now(UTC) < self._blocked_until:
+                self.health.alive()  # waiting on purpose is not hanging
                 return  # backing off: the regular sync job does not hurry a busy server
             self._blocked_until = None
             try:
@@ -106,6 +113,12 @@ class Daemon:
                 len(report.sent),
                 len(report.skipped),
                 report.next_wake.isoformat() if report.next_wake else "none",
+            )
+            wake = report.next_wake.isoformat(timespec="minutes") if report.next_wake else "none"
+            problems = len(report.sync.problems) if report.sync is not None else 0
+            self.health.status(
+                f"ok: {datetime.now(UTC):%Y-%m-%d %H:%M}Z tick {self.ticks}, {len(report.sent)} "
+                f"sent, {problems} inputs set aside; next due {wake}"
             )
             if report.next_wake is not None and not self._stop.is_set():
                 self._wake_at(self._wall_time(report.next_wake))
@@ -136,4 +149,8 @@ class Daemon:
             delay = max(delay, timedelta(seconds=retry_after))
         log.warning("%s (%s); retrying in %s", what, error, delay)
         self._blocked_until = datetime.now(UTC) + delay
+        self.health.status(
+            f"{what}: {error}; retrying at {self._blocked_until:%Y-%m-%d %H:%M}Z "
+            f"(try {self._failures})"
+        )
         self._wake_at(self._blocked_until)

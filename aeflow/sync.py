@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from aeflow import quarantine
 from aeflow.bootstrap import App
 from aeflow.minutes_intake import note_failure, take_reply
 from aeflow.records import (
@@ -89,8 +90,10 @@ def sync_once(app: App) -> SyncReport:
                 take_reply_safely(app, signal)
         store.set_sync_state(INBOX, inbox.state)
         report.problems.extend(inbox.problems)
-    for problem in report.problems:
-        # The message may quote a file or a mail: one line, no control characters.
+        fresh = quarantine.note(store, report.problems, now)
+    for problem in fresh:
+        # Once per item and reason (aeflow status lists them all); the message may quote a
+        # file or a mail: one line, no control characters.
         log.warning("%s", sanitise(str(problem), 1000))
     log.log(
         logging.INFO if report.changed or report.problems else logging.DEBUG,

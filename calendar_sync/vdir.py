@@ -199,9 +199,8 @@ class VdirCalendar:
             except (UnreadableInput, OSError) as error:
                 reason = error.reason if isinstance(error, UnreadableInput) else str(error)
                 kept = " (its meetings are kept as they were)" if previous is not None else ""
+                # Reported at every sync while it lasts; the engine logs it once (quarantine).
                 problems.append(Problem(str(path), f"{reason}; fix or remove the file{kept}"))
-                # repr: the reason may quote the file, which must not forge log lines
-                log.warning("unreadable calendar file %s: %r", path, reason)
                 if previous is not None:
                     new.files[path.name] = previous
                 continue

@@ -6,6 +6,7 @@ import argparse
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from aeflow import quarantine
 from aeflow.clock import parse_instant
 from aeflow.commands.common import open_app
 from aeflow.engine import SENDING_HELD, Engine
@@ -56,10 +57,18 @@ def status(args: argparse.Namespace) -> int:
             if k.startswith("digest:") and (r := store.outbox_get(k)) is not None
         ]
         held = store.meta_get(SENDING_HELD)
+        aside = quarantine.listed(store)
     finally:
         app.close()
     if isinstance(held, dict):
         _print_held(held, len(current.due), zone)
+    if aside:
+        print(f"Set aside, not read ({len(aside)}; fix or remove each, and it is read again):")
+        for where, why, since in aside[:20]:
+            print(f"  {sanitise(where, 120)}: {sanitise(why, 240)} (since {_when(since, zone)})")
+        if len(aside) > 20:
+            print(f"  and {len(aside) - 20} more")
+        print()
     planned = {a.key: a for a in (*current.due, *current.upcoming)}
     print(f"Client meetings in the next {LOOK_AHEAD.days} days (as of {_when(now, zone)}):")
     shown = 0
