@@ -67,11 +67,13 @@ class StaleSyncState(EwsError):
 
 
 class Http503(Exception):
-    """Raised from the retry policy so the Retry-After header survives exchangelib's wrapping."""
+    """Raised from the retry policy so the Retry-After header survives exchangelib's wrapping:
+    a 503 (unavailable) or a 429 (too many requests, Exchange Online's throttling)."""
 
-    def __init__(self, retry_after: float | None) -> None:
-        super().__init__("HTTP 503 Service Unavailable")
+    def __init__(self, retry_after: float | None, status: int = 503) -> None:
+        super().__init__(f"HTTP {status}")
         self.retry_after = retry_after
+        self.status = status
 
 
 class Http403(Exception):
@@ -178,8 +180,8 @@ def _retry_policy() -> Any:
 
         def raise_response_errors(self, response: Any) -> None:
             status = response.status_code
-            if status == 503:
-                raise Http503(_retry_after(response.headers.get("Retry-After", "")))
+            if status in (503, 429):
+                raise Http503(_retry_after(response.headers.get("Retry-After", "")), status)
             if status == 403:
                 raise Http403(sanitise(response.text or "", 200))
             super().raise_response_errors(response)
@@ -321,6 +323,10 @@ def translate(error: BaseException, what: str, settings: EwsSettings) -> AeflowE
     from oauthlib.oauth2 import OAuth2Error
 
     where = settings.endpoint or f"the server autodiscover finds for {settings.email}"
+    if isinstance(error, Http503) and error.status == 429:
+        # Throttled: the server says how long; its word is kept, within reason.
+        retry = min(error.retry_after, SERVER_BACK_OFF_CAP) if error.retry_after else None
+        return TransientError(f"{what}: {where} is throttling aeflow (HTTP 429)", retry_after=retry)
     if isinstance(error, Http503):
         retry = min(error.retry_after, RETRY_AFTER_CAP) if error.retry_after else None
         return TransientError(f"{what}: {where} is unavailable (HTTP 503)", retry_after=retry)

@@ -65,6 +65,26 @@ def test_an_unavailable_server_is_transient(server: EwsServer) -> None:
     assert requests_of(server, "SyncFolderItems") == 1
 
 
+@pytest.mark.parametrize(
+    ("status", "header", "waits", "word"),
+    [
+        (503, "120", 120.0, "unavailable"),
+        (429, "300", 300.0, "throttling"),
+        (503, "86400", 900.0, ""),
+    ],
+    ids=["503", "429", "503-capped"],
+)
+def test_retry_after_is_kept_within_its_cap(
+    server: EwsServer, status: int, header: str, waits: float, word: str
+) -> None:
+    server.inject(Fault.http_status(status, operation="SyncFolderItems", retry_after=header))
+    with pytest.raises(TransientError, match=str(status)) as caught:
+        EwsCalendar(session_for(server), ZONE).sync(None, START, END)
+    assert caught.value.retry_after == waits
+    assert word in str(caught.value)
+    assert requests_of(server, "SyncFolderItems") == 1  # no retry behind the daemon's back
+
+
 def test_a_wrong_password_is_the_users_to_fix(server: EwsServer) -> None:
     session = session_for(server, password="not the password")
     with pytest.raises(UserError, match=r"check backend\.ews\.username") as caught:

@@ -17,6 +17,7 @@ class Fault:
     back_off_ms: int = 0
     status: int = 0
     seconds: float = 0.0
+    retry_after: str = ""  # a Retry-After header to send with an http_status answer
 
     @staticmethod
     def server_busy(back_off_ms: int = 1000, operation: str | None = None, times: int = 1) -> Fault:
@@ -24,9 +25,12 @@ class Fault:
         return Fault("server_busy", operation, times, back_off_ms=back_off_ms)
 
     @staticmethod
-    def http_status(status: int, operation: str | None = None, times: int = 1) -> Fault:
-        """A bare HTTP answer with ``status`` (503, 401, 500 ...) and no SOAP body."""
-        return Fault("http_status", operation, times, status=status)
+    def http_status(
+        status: int, operation: str | None = None, times: int = 1, retry_after: str = ""
+    ) -> Fault:
+        """A bare HTTP answer with ``status`` (503, 429, 401, 500 ...) and no SOAP body, with
+        ``Retry-After: retry_after`` when given."""
+        return Fault("http_status", operation, times, status=status, retry_after=retry_after)
 
     @staticmethod
     def slow(seconds: float, operation: str | None = None, times: int = 1) -> Fault:

@@ -137,6 +137,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 b"",
                 "text/plain",
                 unauthorized=fault.status == 401,
+                retry_after=fault.retry_after,
             )
             return True
         return False
@@ -150,6 +151,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         answer: bytes,
         content_type: str,
         unauthorized: bool = False,
+        retry_after: str = "",
     ) -> None:
         self.server.ews.record(Exchange(operation, user, status, request, answer))
         self.send_response(status)
@@ -157,6 +159,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(answer)))
         if unauthorized:
             self.send_header("WWW-Authenticate", 'Basic realm="ews.aeflow.test"')
+        if retry_after:
+            self.send_header("Retry-After", retry_after)
         self.end_headers()
         self.wfile.write(answer)
 
