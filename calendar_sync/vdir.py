@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import stat
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +32,11 @@ from calendar_sync.files import ICS_LIMIT, RefusedFile, read_regular
 from calendar_sync.ics import expand, parse_calendar
 from calendar_sync.occurrences import digest
 from calendar_sync.port import CalendarChanges
-from calendar_sync.vdir_write import new_event_file, record_invitation
+from calendar_sync.vdir_write import (
+    new_event_file,
+    record_invitation,
+    remove_stale_temporaries,
+)
 from rules.errors import Problem, UnreadableInput
 from rules.model import Attendee, Meeting, Person, require_aware
 
@@ -166,6 +171,8 @@ class VdirCalendar:
                 (), (), (*problems, Problem(str(self.path), message)), old.dump()
             )
         new = _State(window, self.default_zone.key)
+        if not same_window:  # once a day: what a killed write left behind goes
+            remove_stale_temporaries(self.path, time.time())
         fresh: dict[tuple[str, str], Meeting] = {}
         for path in files:
             previous = old.files.get(path.name)

@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,28 @@ PRODID = "-//aeflow//aeflow calendar//EN"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]")
 
 
+TEMP_PREFIX, TEMP_SUFFIX = ".aeflow-", ".tmp"
+# A temporary file older than this was left by a writer that was killed: no write takes so long.
+STALE_TEMPORARY = 600.0
+
+
+def remove_stale_temporaries(folder: Path, now: float) -> int:
+    """Delete the temporary files of writes killed half-way (``write_atomically``'s own names,
+    older than ``STALE_TEMPORARY`` seconds); how many."""
+    removed = 0
+    with suppress(OSError):
+        for entry in folder.iterdir():
+            if not (entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)):
+                continue
+            with suppress(OSError):
+                if entry.is_file() and now - entry.stat().st_mtime > STALE_TEMPORARY:
+                    entry.unlink()
+                    removed += 1
+    return removed
+
+
 def write_atomically(path: Path, content: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=".aeflow-", suffix=".tmp", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(content)

@@ -4,6 +4,9 @@ confirmation the day before follows, as for any other UID."""
 
 from __future__ import annotations
 
+import os
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,9 +14,11 @@ import pytest
 from aeflow.demo_week import write_config
 from aeflow.demo_world import World, ics_time, local
 from calendar_sync.port import EventNotFound
+from calendar_sync.vdir import VdirCalendar
 from calendar_sync.vdir_write import find_event, record_invitation
 from rules.model import Attendee, Person, Role
 from tests.system.test_invitations import MONDAY, NOTES, THURSDAY, open_app, tick
+from tests.unit.planner_fixtures import SHANGHAI
 
 LONG_UID = (
     "040000008200E00074C5B7101A82E00800000000D0A1B2C3D4E5F601000000000000000010000000"
@@ -95,3 +100,22 @@ def test_a_write_back_to_an_event_that_is_not_there_is_an_error_not_a_silent_no(
     jane = Attendee(Person("jane@acme.example", "Jane"), Role.REQUIRED, rsvp=True)
     with pytest.raises(EventNotFound):
         record_invitation(tmp_path / "calendar", "nowhere@x", ae, [jane], 0)
+
+
+def test_a_write_killed_half_way_leaves_no_temporary_file_for_long(tmp_path: Path) -> None:
+    folder = tmp_path / "calendar"
+    folder.mkdir()
+    stale = folder / ".aeflow-x1y2z3.tmp"
+    fresh = folder / ".aeflow-a1b2c3.tmp"
+    other = folder / ".vdirsyncer-own.tmp"
+    for path in (stale, fresh, other):
+        path.write_bytes(b"BEGIN:VCALENDAR")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    os.utime(other, (hour_ago, hour_ago))
+    VdirCalendar(folder, SHANGHAI).sync(
+        None, datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC)
+    )
+    assert not stale.exists()
+    assert fresh.exists()  # a write under way, perhaps
+    assert other.exists()  # not aeflow's
