@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import errno
 import mailbox
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from aeflow import storage_file
 from aeflow.cli import main
 from aeflow.demo_week import write_config
 from aeflow.demo_world import World, ics_time
@@ -84,3 +86,43 @@ def test_a_full_disk_under_sent_is_said_in_words_and_the_mail_goes_once_after(
     keys = [str(m["X-AEFlow-Key"]) for m in mailbox.Maildir(tmp_path / "mail" / "sent")]
     confirmations = [k for k in keys if k.startswith("confirm:")]
     assert len(confirmations) == 1, keys
+
+
+def test_a_read_only_state_folder_is_said_in_words_and_nothing_goes_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state file refuses its n-th write of a tick, for every n: before the send (nothing
+    leaves) or after it (the mail left, its mark did not). Either way the next tick finds the
+    truth in Sent, and every mail goes exactly once."""
+    real = storage_file._replace_with_bytes
+    outcomes = set()
+    for allowed in range(6):
+        folder = tmp_path / f"refused-after-{allowed}"
+        folder.mkdir()
+        config = workspace(folder)
+        writes = {"n": 0}
+
+        def read_only(
+            path: Path, data: bytes, writes: dict[str, int] = writes, n: int = allowed
+        ) -> None:
+            writes["n"] += 1
+            if writes["n"] > n:
+                raise OSError(errno.EROFS, "Read-only file system", str(path))
+            real(path, data)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(storage_file, "_replace_with_bytes", read_only)
+            code = main(["tick", "-c", str(config), "--now", TUESDAY_TEN])
+        err = capsys.readouterr().err
+        if code == 0:
+            continue  # the tick needed fewer writes than this
+        assert code == 2
+        assert "Read-only file system" in err and "previous contents are intact" in err
+        assert "Traceback" not in err
+        outcomes.add(len(mailbox.Maildir(folder / "mail" / "sent")) > 0)
+        assert main(["tick", "-c", str(config), "--now", "2026-12-08T10:05"]) == 0
+        assert main(["tick", "-c", str(config), "--now", "2026-12-08T10:10"]) == 0
+        keys = Counter(str(m["X-AEFlow-Key"]) for m in mailbox.Maildir(folder / "mail" / "sent"))
+        assert keys and set(keys.values()) == {1}, (allowed, keys)
+        assert any(k.startswith("invite:") for k in keys)
+    assert outcomes == {False, True}  # refused before the send, and after it
