@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, require_corpus
 from tests.ews_server.xml import Element, T
 
 XSD = "http://www.w3.org/2001/XMLSchema"
@@ -154,8 +154,12 @@ _cache_lock = threading.Lock()
 
 
 def load_schemas(folder: Path | None = None) -> Schemas:
-    """The schemas in ``folder`` (the corpus's ews folder by default), compiled once per process."""
-    where = (folder or schema_folder()).resolve()
+    """The schemas in ``folder`` (the corpus's ews folder by default), compiled once per process.
+
+    Every ``EwsServer`` loads them here, so this is the one place a missing corpus is handled:
+    the test (or the fixture starting the server) skips naming the folder, or fails under CI.
+    """
+    where = (folder or require_corpus("ews")).resolve()
     with _cache_lock:
         found = _cache.get(where)
         if found is None:

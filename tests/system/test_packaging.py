@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
 
+WARNING = re.compile(r"\b\w*Warning\b")
+
+
+@dataclass(frozen=True)
+class Build:
+    wheel: Path
+    output: str  # what pip and the build backend printed, verbosely
+
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     out = tmp_path_factory.mktemp("wheel")
-    build = tmp_path_factory.mktemp("build")
-    subprocess.run(
+    where = tmp_path_factory.mktemp("build")
+    # -v: pip shows the build backend's warnings whatever its version's default for build output.
+    done = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -25,18 +36,32 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "wheel",
             "--no-deps",
             "--no-build-isolation",
-            "-q",
+            "-v",
             "-w",
             str(out),
             str(REPO),
         ],
-        check=True,
-        cwd=build,
+        capture_output=True,
+        text=True,
+        cwd=where,
         timeout=300,
         env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
     )
+    assert done.returncode == 0, done.stdout + done.stderr
     (found,) = out.glob("aeflow-*.whl")
-    return found
+    return Build(found, done.stdout + done.stderr)
+
+
+@pytest.fixture(scope="module")
+def wheel(build: Build) -> Path:
+    return build.wheel
+
+
+def test_the_build_prints_no_setuptools_warning(build: Build) -> None:
+    # Python warnings are named by category (BuildBackendWarning, SetuptoolsDeprecationWarning):
+    # setuptools turns its deprecations into failed builds after their deadline.
+    warnings = [line.strip() for line in build.output.splitlines() if WARNING.search(line)]
+    assert warnings == []
 
 
 def test_the_wheel_carries_all_four_packages_and_their_data(wheel: Path) -> None:
@@ -46,6 +71,8 @@ def test_the_wheel_carries_all_four_packages_and_their_data(wheel: Path) -> None
     assert "calendar_sync/data/windows_zones.json" in names
     for language in ("en", "zh-CN"):
         assert f"mailer/templates/{language}/confirmation.txt.j2" in names
+        for template in (REPO / "templates" / language).glob("*.j2"):
+            assert f"mailer/templates/{language}/{template.name}" in names
     assert "rules/py.typed" in names
     assert not any(name.startswith("tests/") for name in names)
 
