@@ -31,6 +31,14 @@ def read_manifest(folder: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
+def manifest_rows(folder: str) -> list[dict[str, str]]:
+    """The manifest's rows for parametrizing at import time. Without the corpus, one stand-in row
+    whose test reaches ``require_corpus`` and so skips (or, under CI, fails) naming the folder."""
+    if (CORPUS / folder).is_dir():
+        return read_manifest(folder)
+    return [{"file": f"missing-corpus-{folder}"}]
+
+
 @pytest.fixture
 def corpus() -> Path:
     if not CORPUS.is_dir():

@@ -11,9 +11,9 @@ import pytest
 from calendar_sync.ics import ParsedCalendar, expand, parse_calendar, upcoming
 from calendar_sync.itip_mail import calendar_part
 from rules.errors import UnreadableInput
-from tests.conftest import CORPUS, read_manifest, require_corpus
+from tests.conftest import manifest_rows, require_corpus
 
-ROWS = read_manifest("ics") if (CORPUS / "ics").is_dir() else []
+ROWS = manifest_rows("ics")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = ZoneInfo("UTC")
 

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from calendar_sync import ics_text
 from calendar_sync.ics_text import decode, unfold
 from calendar_sync.itip_mail import calendar_part
-from tests.conftest import CORPUS, read_manifest, require_corpus
+from tests.conftest import manifest_rows, require_corpus
 
-ROWS = read_manifest("ics") if (CORPUS / "ics").is_dir() else []
+ROWS = manifest_rows("ics")
 
 
 def appending_unfold(text: str) -> list[str]:
