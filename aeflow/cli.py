@@ -91,6 +91,20 @@ def build_parser() -> argparse.ArgumentParser:
     tick.add_argument("--now", help="act as if it were this time (ISO 8601; default: now)")
     tick.set_defaults(handler=_lazy("aeflow.commands.engine", "tick"))
 
+    history = commands.add_parser(
+        "history",
+        help="what was sent to whom, when, and what confirmed it (the archive too)",
+        description="Every tracked mail aeflow sent, from the monthly archives "
+        "(state/archive/YYYY-MM.json) and the live state: when, to whom, and what confirmed "
+        "it (a reply, a read receipt, a meeting answer, a call). Read-only: it runs beside the "
+        "daemon.",
+    )
+    history.add_argument("-c", "--config", type=Path, required=True, metavar="FILE")
+    history.add_argument("--client", metavar="NAME", help="only the mail of this client")
+    history.add_argument("--since", metavar="DATE", help="only mail sent on or after this date")
+    history.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    history.set_defaults(handler=_lazy("aeflow.commands.history", "history"))
+
     status = commands.add_parser(
         "status",
         help="meetings ahead, mail awaiting confirmation, escalations",

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 
+from aeflow import archive
 from aeflow.bootstrap import App
 from aeflow.compose_action import KIND_OF_PREFIX, ActionComposer
 from aeflow.records import iso, parse_iso
-from aeflow.state import build_state, close_old_deliveries, done_keys
+from aeflow.state import build_state, close_old_deliveries, done_keys, planning_horizon
 from aeflow.sync import SyncReport, sync_once
 from calendar_sync.port import CalendarWriter, MeetingOrganizer
 from mailer.port import SentRecord
@@ -202,6 +203,9 @@ class Engine:
         report.sync = sync_once(self.app)
         if not dry_run:
             close_old_deliveries(self.app.store, now, self.app.config.policies.receipts.lookback)
+            if archive.due(self.app.store, now, self.app.zone):
+                horizon = planning_horizon(self.app.config, now)
+                archive.move_closed(self.app.store, now, horizon, self.app.zone)
         current = self.plan_now(now)
         report.next_wake = current.next_wake
         report.skipped = list(current.skipped)

@@ -20,6 +20,11 @@ from rules.responses import MailedResponse, overlay
 log = logging.getLogger(__name__)
 
 
+def planning_horizon(config: Config, now: datetime) -> datetime:
+    """How far back the planner looks: nothing that ended or was sent before it is acted on."""
+    return now - max(LOOK_BACK, config.policies.receipts.lookback)
+
+
 def done_keys(store: Store, statuses: Iterable[str]) -> frozenset[str]:
     return store.outbox_keys(frozenset(statuses))
 
@@ -40,7 +45,7 @@ def build_state(
     meetings = [meeting_from_record(r) for r in records]
     first_seen = {str(r["key"]): parse_iso(str(r["seen_at"])) for r in records if r.get("seen_at")}
     if now is not None:
-        horizon = now - max(LOOK_BACK, config.policies.receipts.lookback)
+        horizon = planning_horizon(config, now)
         meetings = [m for m in meetings if m.end >= horizon]
     responses = [
         MailedResponse(

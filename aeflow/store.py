@@ -20,7 +20,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -287,6 +287,51 @@ class Store:
     def signals(self) -> list[Record]:
         return self._all(schema.SIGNALS)
 
+    # --- whole records, for the archive ---------------------------------------------------------
+
+    def records(self, table: str) -> list[Record]:
+        """Every record of a record table (``store_schema.RECORD_TABLES``), as copies."""
+        _require_table(table)
+        return self._all(table)
+
+    def put_record(self, table: str, key: str, record: Mapping[str, object]) -> None:
+        """Put a record as it came from another store (an archive keeps records as they were)."""
+        _require_table(table)
+        plain = _record(key, record)
+        if table == schema.OUTBOX:
+            self.outbox_put(key, plain)
+        elif table == schema.DELIVERIES:
+            self.delivery_put(key, plain)
+        elif table == schema.SIGNALS:
+            if key not in self._ids[schema.SIGNALS]:
+                self._put(table, key, plain)
+                self._index_signal(plain)
+        else:
+            self._put(table, key, plain)
+
+    def remove_records(self, table: str, keys: Iterable[str]) -> int:
+        """Remove records from a record table, the indexes with them; how many were there."""
+        _require_table(table)
+        removed = 0
+        for key in keys:
+            previous = self._get(table, key)
+            if previous is None or not self._remove(table, key):
+                continue
+            removed += 1
+            if table == schema.OUTBOX:
+                self._outbox_status.pop(key, None)
+            elif table == schema.DELIVERIES:
+                for old in _delivery_ids(previous):
+                    if self._delivery_by_message_id.get(old) == key:
+                        del self._delivery_by_message_id[old]
+                self._by_meeting.get(_meeting_uid(previous), set()).discard(key)
+                self._open.discard(key)
+            elif table == schema.SIGNALS:
+                normalised = _message_id(previous.get("message_id"))
+                if normalised is not None:
+                    self._signal_message_ids.discard(normalised)
+        return removed
+
     # --- the tables underneath -------------------------------------------------------------------
 
     def _put(self, table: str, key: str, document: Record) -> None:
@@ -393,6 +438,11 @@ def _replace_with(document: Record) -> Callable[[MutableMapping[str, Any]], None
         stored.update(document)
 
     return replace
+
+
+def _require_table(table: str) -> None:
+    if table not in schema.RECORD_TABLES:
+        raise ValueError(f"{table!r} is not a record table of the state")
 
 
 def _require_key(key: str) -> None:

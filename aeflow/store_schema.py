@@ -42,7 +42,15 @@ def _create_meta(document: Document) -> None:
     set_value(document, META, SCHEMA, 1)
 
 
-MIGRATIONS: list[Migration] = [_create_meta]
+def _live_and_archive(document: Document) -> None:
+    """1 -> 2: the file holds live state only; what is closed moves to monthly archives. The
+    layout is the same: the engine's first daily archive pass, due at once on an upgraded file
+    (it has no ``archived_on``), moves the history out. A file at 2 is refused by an aeflow that
+    would not know that its history is elsewhere."""
+    document.setdefault(META, {})
+
+
+MIGRATIONS: list[Migration] = [_create_meta, _live_and_archive]
 
 
 def current_version() -> int:

@@ -241,7 +241,31 @@ def file_figures(path: Path, runs: int) -> None:
     )
 
 
-def tick_figures(config_path: Path, runs: int) -> None:
+BOSS = "boss@client1.example"
+
+
+def send_writes(store: Store, runs: int) -> float:
+    """The state writes of one send, as the engine makes them: the intent, then in one batch
+    the outcome and its delivery (the file is rewritten twice)."""
+    counter = iter(range(10**9))
+
+    def one() -> None:
+        key = f"bench:{next(counter):09d}"
+        intent = {
+            "status": "sending",
+            "kind": "confirmation",
+            "recipients": ["boss@client1.example"],
+        }
+        store.outbox_put(key, intent)
+        with store.batch():
+            store.outbox_put(key, {**intent, "status": "sent", "sent_at": iso(NOW)})
+            sent = delivery(key, NOW, 1, False)
+            store.delivery_put(key, delivery_to_record(sent, ""))
+
+    return median_ms(one, runs)
+
+
+def tick_figures(config_path: Path, runs: int) -> dict[str, float]:
     app = bootstrap(load_config(config_path), FixedClock(NOW))
     try:
         engine, store, policies = Engine(app), app.store, app.config.policies
@@ -253,15 +277,18 @@ def tick_figures(config_path: Path, runs: int) -> None:
         row(label, f"{first_ms:,.0f} ms")
         quiet = engine.tick()
         quiet_ms = median_ms(engine.tick, runs)
+        per_send_ms = send_writes(store, runs)
+        row("the state writes of one send (intent, then outcome), median", f"{per_send_ms:,.1f} ms")
         row(f"Engine.tick(), nothing new ({len(quiet.sent)} sent), median", f"{quiet_ms:,.0f} ms")
         if first.sent:
             each = (first_ms - quiet_ms) / len(first.sent)
             row("  so each mail the first tick sent cost about", f"{each:,.0f} ms")
         done = done_keys(store, DONE_STATUSES)
-        state = build_state(app, done, None)
+        state = build_state(app, done, None, NOW)
         planned = plan(NOW, state, policies)
         label = f"plan(): {len(state.meetings):,} meetings, {len(done):,} done keys, median"
-        row(label, f"{median_ms(lambda: plan(NOW, state, policies), runs):,.1f} ms")
+        plan_ms = median_ms(lambda: plan(NOW, state, policies), runs)
+        row(label, f"{plan_ms:,.1f} ms")
         print(f"    ({len(planned.due)} due, {len(planned.upcoming)} upcoming)")
         recent = replace(
             state, meetings=tuple(m for m in state.meetings if m.end >= NOW - LOOK_BACK)
@@ -296,18 +323,30 @@ def tick_figures(config_path: Path, runs: int) -> None:
             row("  " + label, f"{median_ms(action, runs):,.1f} ms")
     finally:
         app.close()
+    return {"per_send_ms": per_send_ms, "plan_ms": plan_ms, "quiet_tick_ms": quiet_ms}
 
 
-def measure_scale(scale: int, runs: int) -> None:
+def measure_scale(scale: int, runs: int) -> dict[str, float]:
     print(f"\n== scale {scale}: a year of {2000 * scale:,} meetings, {20_000 * scale:,} deliveries")
     with tempfile.TemporaryDirectory(prefix="aeflow-scale-") as temp:
         config = build(Path(temp), scale)
-        file_figures(load_config(config).backend.state, runs)
-        tick_figures(config, runs)
+        state = load_config(config).backend.state
+        file_figures(state, runs)
+        figures = tick_figures(config, runs)  # the first tick moves the history to the archive
+        row("live state file after the first tick", f"{state.stat().st_size / 2**20:,.1f} MiB")
+        archived = sum(p.stat().st_size for p in (state.parent / "archive").glob("*.json"))
+        row("monthly archive files", f"{archived / 2**20:,.1f} MiB")
         began = time.perf_counter()
         status = aeflow("status", "-c", str(config), "--now", NOW.isoformat())
+        status_ms = (time.perf_counter() - began) * 1000
         label = f"aeflow status on this state (exit {status.returncode}), one run"
-        row(label, f"{(time.perf_counter() - began) * 1000:,.0f} ms")
+        row(label, f"{status_ms:,.0f} ms")
+        return {
+            **{name: round(value, 1) for name, value in figures.items()},
+            "status_ms": round(status_ms, 1),
+            "state_bytes": state.stat().st_size,
+            "archive_bytes": archived,
+        }
 
 
 def aeflow(*args: str, flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
@@ -377,10 +416,11 @@ def main() -> None:
     options = parser.parse_args()
     scales = options.scale or ([1] if options.quick else [1, 10])
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; now = {NOW.isoformat()}")
+    summary: dict[str, dict[str, float]] = {}
     for scale in scales:
         if scale >= 5:
             print(f"\n(scale {scale}: {scale}x the history; building and ticking take minutes)")
-        measure_scale(scale, options.runs)
+        summary[str(scale)] = measure_scale(scale, options.runs)
     with tempfile.TemporaryDirectory(prefix="aeflow-daemon-") as temp:
         folder = Path(temp)
         workdays = working_calendar(WorkdaysConfig(), "Asia/Shanghai", warn=lambda _: None)
@@ -390,6 +430,7 @@ def main() -> None:
         daemon_memory(config, folder)
         print("\n== the command line (python -m aeflow, on the demo workspace) ==")
         command_line(config)
+    print(json.dumps({"scales": summary}))
 
 
 if __name__ == "__main__":

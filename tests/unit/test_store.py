@@ -61,7 +61,9 @@ def write_json(path: Path, document: object) -> bytes:
 def test_a_new_state_file_records_the_current_schema(path: Path) -> None:
     with Store.open(path) as store:
         assert store.meta_get("schema") == store_schema.current_version()
-    assert on_disk(path)["_meta"] == {"1": {"key": "schema", "value": 1}}
+    assert on_disk(path)["_meta"] == {
+        "1": {"key": "schema", "value": store_schema.current_version()}
+    }
 
 
 def test_a_record_comes_back_as_put_with_its_key(path: Path) -> None:
@@ -441,9 +443,12 @@ def test_a_file_without_a_schema_is_upgraded_and_its_original_kept(path: Path) -
     # Version 0: what a bare TinyDB writes, with no _meta table.
     original = write_json(path, {"outbox": {"1": {"key": "a", "status": "sent"}}})
     with Store.open(path) as store:
-        assert store.meta_get("schema") == 1
+        assert store.meta_get("schema") == store_schema.current_version()
         assert store.outbox_get("a") == {"key": "a", "status": "sent"}
-    assert on_disk(path)["_meta"]["1"] == {"key": "schema", "value": 1}
+    assert on_disk(path)["_meta"]["1"] == {
+        "key": "schema",
+        "value": store_schema.current_version(),
+    }
     assert path.with_name(path.name + ".schema-0.bak").read_bytes() == original
 
 
