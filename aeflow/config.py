@@ -107,6 +107,9 @@ def load_config(path: Path) -> Config:
         raise ConfigError(source, [Problem("", "the file is not UTF-8 text")]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(source, [Problem("", f"not valid TOML: {error}")]) from None
+    except RecursionError:
+        problem = Problem("", "not a configuration: arrays or tables nested thousands deep")
+        raise ConfigError(source, [problem]) from None
     return config_from_dict(raw, path)
 
 
@@ -115,9 +118,16 @@ def config_from_dict(raw: dict[str, Any], path: Path) -> Config:
     values = _read_table(raw, SCHEMA, "", problems)
     _check_clients(values.get("clients", []), problems)
     _check_workdays(values.get("workdays"), problems)
+    if values.get("ae") is None and not any(p.where.startswith("ae") for p in problems):
+        problems.append(
+            Problem("ae", "missing: the [ae] table (the account executive: name, email, manager)")
+        )
     if problems:
         raise ConfigError(str(path), problems)
-    config = _build(values, path.resolve())
+    try:
+        config = _build(values, path.resolve())
+    except _Unusable as error:
+        raise ConfigError(str(path), [Problem("", str(error))]) from None
     if config.backend.ews is not None:
         # What must go together ([backend.ews] server or ews_url, the OAuth2 keys, ...).
         found = config.backend.ews.problems()
@@ -152,6 +162,10 @@ def _read_table(raw: Any, table: Table, where: str, problems: list[Problem]) -> 
             values[key] = option.converter(raw[key])
         except Invalid as error:
             problems.append(Problem(location, str(error)))
+        except (ValueError, OverflowError, OSError, RuntimeError, RecursionError) as error:
+            # What a converter did not foresee (a number past any range, a home folder that
+            # cannot be found for "~"): the key is named, the value is not repeated.
+            problems.append(Problem(location, f"cannot be used ({type(error).__name__}: {error})"))
     for key, sub in table.tables.items():
         location = _join(where, key)
         if key not in raw:
@@ -311,9 +325,16 @@ def _ews(values: dict[str, Any], ae: AE, base: Path) -> EwsSettings:
     )
 
 
+class _Unusable(ValueError):
+    """A value that converted, but cannot be used where it points (``_build`` says so)."""
+
+
 def _path(base: Path, value: str) -> Path:
     """Paths in the config are relative to the config file's folder; ``~`` is expanded."""
-    path = Path(value).expanduser()
+    try:
+        path = Path(value).expanduser()
+    except RuntimeError:  # "~nobody/..." or no home folder to expand "~" to
+        raise _Unusable(f"the path {value[:80]!r} names a home folder that is not there") from None
     return path if path.is_absolute() else base / path
 
 

@@ -117,8 +117,9 @@ def zone(value: Any) -> str:
     text = string(value)
     try:
         ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid(f"expected an IANA time zone like Asia/Shanghai, got {value!r}") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # a folder, a name too long for a file
+        shown = text if len(text) <= 60 else text[:59] + "…"
+        raise Invalid(f"expected an IANA time zone like Asia/Shanghai, got {shown!r}") from None
     return text
 
 
@@ -155,13 +156,23 @@ def clock(value: Any) -> time:
     return time(int(match[1]), int(match[2]))
 
 
+# No duration aeflow takes (a horizon, an interval, a deadline) is sensibly longer than this.
+MAX_DURATION = timedelta(days=3650)
+
+
 def duration(value: Any) -> timedelta:
     text = string(value).lower()
     match = _DURATION.match(text)
     if not text or not match or not any(match.groups()):
         raise Invalid(f"expected a duration like 30m, 4h, 1d or 1h30m, got {value!r}")
     days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        found = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        found = timedelta.max
+    if found > MAX_DURATION:
+        raise Invalid(f"expected a duration of at most 3650 days, got {value!r}")
+    return found
 
 
 def format_duration(value: timedelta) -> str:

@@ -27,7 +27,7 @@ from icalendar.prop import vDDDTypes
 
 from calendar_sync import ics_fields, rrule_bounds
 from calendar_sync.ics_text import component_problems, decode, read_calendar, unfold
-from calendar_sync.ics_zones import FileZone, first_date, localise
+from calendar_sync.ics_zones import FileZone, first_date, localise, span_of
 from calendar_sync.occurrences import overlaps
 from rules.errors import Problem, UnreadableInput
 from rules.limits import capped_meeting, cut_note
@@ -102,9 +102,8 @@ def _end_of(component: icalendar.Component, start: date | datetime) -> date | da
     end = first_date(component.get("DTEND"))
     if end is not None and isinstance(end, datetime) == isinstance(start, datetime):
         return end
-    duration = component.get("DURATION")
-    span = getattr(duration, "dt", None)
-    if isinstance(span, timedelta):
+    span = span_of(component.get("DURATION"))
+    if span is not None:
         return start + span
     return start if isinstance(start, datetime) else start + timedelta(days=1)
 

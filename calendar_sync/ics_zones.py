@@ -199,6 +199,14 @@ def localise(
     return calendar, problems
 
 
+def span_of(value: Any) -> timedelta | None:
+    """The length a DURATION property gives; ``None`` for one that is missing or broken."""
+    if not isinstance(value, vDDDTypes):
+        return None  # icalendar's broken-property stand-in raises on any attribute
+    span = value.dt
+    return span if isinstance(span, timedelta) else None
+
+
 def first_date(value: Any) -> date | datetime | None:
     """The first date or date-time of a date property, whatever its shape."""
     if isinstance(value, list):

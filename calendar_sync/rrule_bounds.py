@@ -31,7 +31,7 @@ import icalendar
 from dateutil.rrule import rrulestr
 from icalendar.prop import vDDDTypes
 
-from calendar_sync.ics_zones import first_date
+from calendar_sync.ics_zones import first_date, span_of
 
 # Occurrences of one series kept in one window, and the total for a file.
 MAX_OCCURRENCES = 2000
@@ -115,8 +115,8 @@ def _length(component: icalendar.Component, start: date | datetime) -> timedelta
     end = first_date(component.get("DTEND"))
     if end is not None and isinstance(end, datetime) == isinstance(start, datetime):
         return max(timedelta(0), _aware(end) - _aware(start))
-    duration = getattr(component.get("DURATION"), "dt", None)
-    return duration if isinstance(duration, timedelta) else timedelta(days=1)
+    duration = span_of(component.get("DURATION"))
+    return duration if duration is not None else timedelta(days=1)
 
 
 def _shifted(
@@ -148,7 +148,7 @@ def _shifted(
 def _move(component: icalendar.Component, delta: timedelta) -> None:
     for name in ("DTSTART", "DTEND"):
         prop = component.get(name)
-        if prop is not None and isinstance(getattr(prop, "dt", None), date):
+        if isinstance(prop, vDDDTypes) and isinstance(prop.dt, date):
             moved = vDDDTypes(prop.dt + delta)
             moved.params = prop.params.copy()  # TZID and VALUE stay as they were
             component[name] = moved

@@ -69,6 +69,10 @@ _SEVERITY = {SignalKind.BOUNCE: 0, SignalKind.DELAYED: 1, SignalKind.DELIVERY_RE
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Boundary lines of a message read before the rest is left out (``_bounded_parts``).
 MAX_PART_LINES = 400
+# Header fields read, and the bytes of each (``_bounded_headers``).
+MAX_FIELDS = 1000
+MAX_SAME_FIELD = 100
+MAX_FIELD_BYTES = 16 * 1024
 _MAX_LEADING_JUNK = 3
 _CHALLENGE_REASON = (
     "challenge-response filter: the message waits until the sender proves to be a person; "
@@ -124,7 +128,56 @@ def _prepare(raw: bytes, source: str) -> bytes:
         data = data[first_end + 1 :].lstrip(b"\r\n") if first_end >= 0 else b""
     if not data.strip():
         raise UnreadableInput(source, "the message has no content (only blanks or NUL bytes)")
-    return _bounded_parts(data, source)
+    return _bounded_parts(_bounded_headers(data, source), source)
+
+
+def _field_end(field: bytes) -> bytes:
+    """A header field cut to ``MAX_FIELD_BYTES``: its start and its end, at spaces, so that a
+    Subject keeps its first words and References its newest (last) ids."""
+    half = MAX_FIELD_BYTES // 2
+    head, tail = field[:half], field[-half:]
+    head = head[: head.rfind(b" ")] if b" " in head else head
+    tail = tail[tail.find(b" ") :] if b" " in tail else tail
+    return head + b" " + tail.lstrip(b" ")
+
+
+def _bounded_headers(data: bytes, source: str) -> bytes:
+    """The header block with at most ``MAX_FIELDS`` fields of at most ``MAX_FIELD_BYTES`` each:
+    the email package parses a megabyte of encoded words in minutes, and no mail that aeflow
+    reads needs more. Linear in the size of the block."""
+    ends = [i for i in (data.find(b"\r\n\r\n"), data.find(b"\n\n"), data.find(b"\r\r")) if i >= 0]
+    cut = min(ends) if ends else len(data)
+    head, body = data[:cut], data[cut:]
+    if len(head) <= MAX_FIELD_BYTES:  # too small to hold anything costly
+        return data
+    fields: list[bytes] = []
+    for line in head.splitlines(keepends=True):
+        if fields and line[:1] in (b" ", b"\t"):
+            fields[-1] += line
+        else:
+            fields.append(line)
+    kept: list[bytes] = []
+    named: dict[bytes, int] = {}
+    for field in fields:
+        name = field.split(b":", 1)[0].strip().lower()
+        named[name] = named.get(name, 0) + 1
+        if named[name] > MAX_SAME_FIELD or len(kept) == MAX_FIELDS:
+            continue  # a header repeated hundreds of times says nothing more the next time
+        if len(field) > MAX_FIELD_BYTES:
+            newline = b"\r\n" if field.endswith(b"\r\n") else b"\n"
+            field = _field_end(field.rstrip(b"\r\n")) + newline
+        kept.append(field)
+    if len(kept) < len(fields) or any(len(f) > MAX_FIELD_BYTES for f in fields):
+        # said once per message, as the message is read once
+        log.warning(
+            "%s has %d header fields (some long); only the first %d, each cut to %d bytes, are "
+            "read",
+            sanitise(source),
+            len(fields),
+            MAX_FIELDS,
+            MAX_FIELD_BYTES,
+        )
+    return b"".join(kept).rstrip(b"\r\n") + body
 
 
 def _bounded_parts(data: bytes, source: str) -> bytes:

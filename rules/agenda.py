@@ -21,6 +21,21 @@ _TOPIC = re.compile(
     re.IGNORECASE,
 )
 MAX_TOPICS = 30
+# A topic or "Bring:" line is short; a longer line is not one (and is not matched at all, so no
+# line costs the patterns more than a bounded time).
+MAX_LINE = 300
+_SPACES = re.compile(r"\s+")
+
+
+def _lines(body: str) -> list[str]:
+    """The body's lines that could be topics, each with its runs of white space made one space:
+    the patterns' optional spaces then have nothing to backtrack over."""
+    out = []
+    for line in body.splitlines():
+        line = _SPACES.sub(" ", line).strip()
+        if line and len(line) <= MAX_LINE:
+            out.append(line)
+    return out
 
 
 @dataclass(frozen=True)
@@ -40,7 +55,7 @@ class ScheduledTopic:
 def parse_agenda(body: str) -> tuple[Topic, ...]:
     """The topics with a duration found in ``body``, in order (at most ``MAX_TOPICS``)."""
     topics: list[Topic] = []
-    for line in body.splitlines():
+    for line in _lines(body):
         match = _TOPIC.match(line)
         if not match or _BRING.match(line):
             continue
@@ -82,7 +97,7 @@ MAX_BRING = 10
 def parse_bring(body: str) -> tuple[str, ...]:
     """What the attendees are asked to bring, from ``Bring: a, b`` or ``请携带：甲、乙`` lines."""
     items: list[str] = []
-    for line in body.splitlines():
+    for line in _lines(body):
         match = _BRING.match(line)
         if not match:
             continue
