@@ -169,7 +169,7 @@ def _prepare(calendar: icalendar.Calendar, source: str) -> list[Problem]:
             )
         start = first_date(event.get("DTSTART"))
         if start is None:
-            calendar.subcomponents.remove(event)
+            _detach(calendar, event)
             problems.append(
                 Problem(source, f"{name} has no readable start (DTSTART); it is skipped")
             )
@@ -186,6 +186,14 @@ def _prepare(calendar: icalendar.Calendar, source: str) -> list[Problem]:
     for components in _groups(calendar).values():
         _date_recurrence_ids(components)
     return problems
+
+
+def _detach(calendar: icalendar.Calendar, event: icalendar.Component) -> None:
+    """Take ``event`` out of whatever holds it (a VEVENT may be written inside another one)."""
+    for holder in calendar.walk():
+        if any(sub is event for sub in holder.subcomponents):
+            holder.subcomponents = [sub for sub in holder.subcomponents if sub is not event]
+            return
 
 
 def _date_recurrence_ids(components: list[icalendar.Component]) -> None:

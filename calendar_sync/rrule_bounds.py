@@ -282,6 +282,16 @@ def _bound_master(
         )
     if any(freq not in _FIXED_STEPS and freq not in _APPROXIMATE_DAYS for freq in freqs):
         return None, f"the series {uid!r} has no known frequency; only its first date is used"
+    for rule in rules:
+        try:
+            interval = int(_first(rule, "INTERVAL", 1))
+        except (TypeError, ValueError):
+            interval = 0
+        if interval < 1:  # the expander would step by nothing, for ever
+            return None, (
+                f"the series {uid!r} repeats at an interval of {_first(rule, 'INTERVAL')!r}; "
+                "only its first date is used"
+            )
     made = _copy(component)
     notes: list[str] = []
     made_rules = _rules(made)
