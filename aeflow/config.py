@@ -331,6 +331,8 @@ class _Unusable(ValueError):
 
 def _path(base: Path, value: str) -> Path:
     """Paths in the config are relative to the config file's folder; ``~`` is expanded."""
+    if "\x00" in value:
+        raise _Unusable(f"the path {value[:80]!r} holds a NUL character, which no file name can")
     try:
         path = Path(value).expanduser()
     except RuntimeError:  # "~nobody/..." or no home folder to expand "~" to

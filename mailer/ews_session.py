@@ -131,10 +131,14 @@ class EwsSettings:
         if not (self.server or self.ews_url or self.autodiscover):
             add("ews_url", "give server, ews_url, or set autodiscover = true")
         if self.ews_url:
-            url = urlsplit(self.ews_url)
-            if url.scheme not in ("http", "https") or not url.hostname:
+            try:
+                url = urlsplit(self.ews_url)
+                host = url.hostname
+            except ValueError:  # "http://[::1": a bracket never closed
+                url, host = urlsplit(""), None
+            if url.scheme not in ("http", "https") or not host:
                 add("ews_url", f"expected an https:// URL, got {self.ews_url!r}")
-            elif url.scheme == "http" and not _is_loopback(url.hostname):
+            elif url.scheme == "http" and not _is_loopback(host):
                 add("ews_url", "credentials would travel unencrypted over http://; use https://")
         if self.auth not in AUTH_KINDS:
             add("auth", f"expected one of {', '.join(AUTH_KINDS)}, got {self.auth!r}")

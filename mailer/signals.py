@@ -72,6 +72,8 @@ MAX_PART_LINES = 400
 # Header fields read, and the bytes of each (``_bounded_headers``).
 MAX_FIELDS = 1000
 MAX_SAME_FIELD = 100
+# Per-recipient blocks of a delivery report read (``_delivery_status``).
+MAX_REPORTS = 500
 MAX_FIELD_BYTES = 16 * 1024
 _MAX_LEADING_JUNK = 3
 _CHALLENGE_REASON = (
@@ -317,6 +319,7 @@ def _delivery_status(mail: _Mail) -> tuple[Signal, ...]:
     reports = [r for p in parts for r in dsn.read_report(dsn.report_text(p)).recipients]
     if not reports:
         return ()
+    reports = reports[:MAX_REPORTS]  # a report of thousands of recipients: the first ones
     answers = (*_returned_ids(mail), *mail.env.thread)
     diagnostics = " ".join(r.diagnostic for r in reports)
     if bounce_text.is_challenge(f"{mail.subject}\n{mail.body}\n{diagnostics}"):
@@ -331,10 +334,13 @@ def _delivery_status(mail: _Mail) -> tuple[Signal, ...]:
             for r in reports
         )
     signals = []
+    from_text: tuple[str, ...] | None = None  # read once: the same text for every report
     for report in reports:
         recipients: tuple[str, ...] = (report.recipient,)
         if not report.recipient:
-            recipients = _text_recipients(mail) or ("",)
+            if from_text is None:
+                from_text = _text_recipients(mail) or ("",)
+            recipients = from_text
         for recipient in recipients:
             signals.append(
                 mail.env.signal(

@@ -130,8 +130,8 @@ def corpus_files(folder: str, suffixes: tuple[str, ...]) -> tuple[bytes, ...]:
     return tuple(p.read_bytes() for p in files)
 
 
-# What gets inserted: the control characters the brief names, line breaks of every kind, bytes
-# that are not UTF-8, byte-order marks, and the punctuation both formats are built of.
+# What gets inserted: control characters (NUL, ESC, bidi overrides), line breaks of every kind,
+# bytes that are not UTF-8, byte-order marks, and the punctuation both formats are built of.
 INSERTIONS = (
     b"\x00", b"\r", b"\n", b"\r\n", b"\r\n ", b"\n\t", b"\x1b", b"\x1b[2J", "\u2028".encode(),
     "\u202e".encode(), "\u200b".encode(), "\ufeff".encode(), b"\xef\xbb\xbf", b"\xff\xfe",

@@ -74,6 +74,10 @@ def check_config_outcome(path: Path) -> Config | ConfigError | UserError:
     working_calendar(config.workdays, config.ae.timezone)
     for interval in (config.backend.sync_interval, config.backend.horizon):
         assert isinstance(interval, timedelta)
+    backend = config.backend
+    for path in (backend.calendar, backend.inbox, backend.sent, backend.state):
+        assert isinstance(path, Path)
+        assert "\x00" not in str(path), f"{path!r} cannot be opened (a NUL in a path)"
     return config
 
 
@@ -280,6 +284,9 @@ HOSTILE_CONFIGS = {
     "a calendar in the home of nobody": '[backend]\ncalendar = "~nosuchuser/calendar"\n',
     "a state file under a NUL": '[backend]\nstate = "state\\u0000/aeflow.json"\n',
     "a subdivision the country has not": '[workdays]\ncountry = "CN"\nsubdivision = "XX"\n',
+    "an EWS URL with a broken IPv6 host": '[backend]\nkind = "ews"\n[backend.ews]\news_url = "http://[::1"\n',
+    "a token cache in the home of nobody": '[backend]\nkind = "ews"\n[backend.ews]\nserver = "x"\n'
+    'auth = "oauth2"\nclient_id = "c"\ntoken_cache = "~nosuchuser/t.json"\n',
     "a port of 10^30": '[backend.smtp]\nhost = "h"\nport = 1000000000000000000000000000000\n',
 }
 

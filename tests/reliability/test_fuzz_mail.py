@@ -535,10 +535,10 @@ def _body(head: bytes, body: bytes) -> bytes:
     return HEAD + head + b"\r\n" + body
 
 
-def _dsn(recipients: int) -> bytes:
+def _dsn(recipients: int, address: bytes = b"a@b.example") -> bytes:
     head = b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n"
     report = b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n"
-    field = b"Final-Recipient: rfc822; a@b.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+    field = b"Final-Recipient: rfc822; " + address + b"\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
     return _body(head, report + field * recipients + b"--b--\r\n")
 
 
@@ -570,6 +570,9 @@ HOSTILE_MAIL: dict[str, Callable[[], bytes]] = {
         b"Content-Transfer-Encoding: quoted-printable\r\n", b"=\r\n" * (MB + MB // 2)
     ),
     "a report of 50k recipients": lambda: _dsn(50_000),
+    # found by test_damaged_mime_trees_...: each recipient without an address made the
+    # classifier read the whole message again (4.6 s for 400 of them, 18.5 s for 800)
+    "a report of 3000 recipients without an address": lambda: _dsn(3000, address=b""),
     "1 MB of CR only": lambda: HEAD.replace(b"\r\n", b"\r") + b"\r" * MB + b"hi",
 }
 
