@@ -27,6 +27,7 @@ from __future__ import annotations
 import email.policy
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from email.message import EmailMessage, Message
@@ -69,6 +70,7 @@ _SEVERITY = {SignalKind.BOUNCE: 0, SignalKind.DELAYED: 1, SignalKind.DELIVERY_RE
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Boundary lines of a message read before the rest is left out (``_bounded_parts``).
 MAX_PART_LINES = 400
+_BOUNDARY_LINE = re.compile(rb"[\r\n]--")
 # Header fields read, and the bytes of each (``_bounded_headers``).
 MAX_FIELDS = 1000
 MAX_SAME_FIELD = 100
@@ -186,11 +188,15 @@ def _bounded_parts(data: bytes, source: str) -> bytes:
     """The message cut after its first ``MAX_PART_LINES`` MIME boundary lines, so that neither a
     message of 10,000 parts nor one nested 1,000 deep costs more than a few hundred parts: what
     aeflow reads (headers, report parts, a meeting answer, the text) comes first."""
+    found = 0
     position = -1
-    for _ in range(MAX_PART_LINES):
-        position = data.find(b"\n--", position + 1)
-        if position < 0:
-            return data
+    for match in _BOUNDARY_LINE.finditer(data):  # LF, CRLF or CR-only line ends alike
+        found += 1
+        position = match.start()
+        if found == MAX_PART_LINES:
+            break
+    if found < MAX_PART_LINES:
+        return data
     log.warning(
         "%s has more than %d MIME parts; only the first ones are read",
         sanitise(source),
