@@ -167,6 +167,20 @@ def _copy(component: icalendar.Component) -> icalendar.Component:
     return made
 
 
+def _interval(rule: Any) -> int:
+    """The rule's INTERVAL (1 when absent); 0 for one that is not a whole number."""
+    try:
+        return int(_first(rule, "INTERVAL", 1))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _open_rule(rule: Any) -> str:
+    """The rule's text without its end (COUNT, UNTIL), which this module applies itself."""
+    parts = rule.to_ical().decode().split(";")
+    return ";".join(part for part in parts if not part.startswith(("COUNT", "UNTIL")))
+
+
 def _until(start: date | datetime, last: datetime) -> date | datetime:
     return last.astimezone(UTC) if isinstance(start, datetime) else last.date()
 
@@ -190,11 +204,7 @@ def _matches_some_date(rule: Any, start: date | datetime) -> bool:
         late = local.replace(year=year)
     except ValueError:  # 29 February
         late = local.replace(year=year, day=28)
-    text = ";".join(
-        part
-        for part in rule.to_ical().decode().split(";")
-        if not part.startswith(("COUNT", "UNTIL"))
-    )
+    text = _open_rule(rule)
     try:
         return next(iter(rrulestr(text, dtstart=late)), None) is not None
     except (ValueError, OverflowError):
@@ -211,10 +221,7 @@ def _end_by(rule: Any, start: date | datetime, after: datetime, before: datetime
     opens = after if aware else after.replace(tzinfo=None)
     # The rule is read without its own end (an UNTIL may be in UTC beside a date or floating
     # start, which dateutil refuses); that end is applied here, in the start's terms.
-    parts = rule.to_ical().decode().split(";")
-    base = rrulestr(
-        ";".join(part for part in parts if not part.startswith(("COUNT", "UNTIL"))), dtstart=local
-    )
+    base = rrulestr(_open_rule(rule), dtstart=local)
     count = int(_first(rule, "COUNT", 0) or 0)
     own_until = _first(rule, "UNTIL")
     stop = horizon
@@ -283,11 +290,7 @@ def _bound_master(
     if any(freq not in _FIXED_STEPS and freq not in _APPROXIMATE_DAYS for freq in freqs):
         return None, f"the series {uid!r} has no known frequency; only its first date is used"
     for rule in rules:
-        try:
-            interval = int(_first(rule, "INTERVAL", 1))
-        except (TypeError, ValueError):
-            interval = 0
-        if interval < 1:  # the expander would step by nothing, for ever
+        if _interval(rule) < 1:  # the expander would step by nothing, for ever
             return None, (
                 f"the series {uid!r} repeats at an interval of {_first(rule, 'INTERVAL')!r}; "
                 "only its first date is used"
@@ -298,14 +301,13 @@ def _bound_master(
     counted = any(rule.get("COUNT") for rule in made_rules)
     if len(made_rules) == 1 and not counted:
         rule = made_rules[0]
-        moved = _shifted(made, freqs[0], max(1, int(_first(rule, "INTERVAL", 1))), after)
+        moved = _shifted(made, freqs[0], _interval(rule), after)
         if moved is not None:
             start, delta = moved
             _move(made, delta)
     work = 0.0
     for rule, freq in zip(made_rules, freqs, strict=True):
-        interval = max(1, int(_first(rule, "INTERVAL", 1)))
-        work += _periods(freq, interval, start, before) * _per_period(rule, freq)
+        work += _periods(freq, _interval(rule), start, before) * _per_period(rule, freq)
     if work > MAX_WORK:
         return None, (
             f"the series {uid!r} would take {int(work):,} steps to expand (its rule is too dense "
